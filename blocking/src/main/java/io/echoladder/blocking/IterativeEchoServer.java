@@ -1,0 +1,141 @@
+package io.echoladder.blocking;
+
+import io.echoladder.common.Connections;
+import io.echoladder.common.EchoServer;
+import io.echoladder.common.Listeners;
+import io.echoladder.common.Rung;
+import io.echoladder.common.ServerConfig;
+import io.echoladder.common.Setting;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.util.EnumSet;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The iterative server: one thread accepts a client, echoes it until it leaves, then accepts the next.
+ * It is the bottom rung: the least code that is a correct echo server, and it serves exactly one client
+ * at a time; every other client waits in the kernel's accept backlog, connected but unanswered, until
+ * the one being served leaves. The next rung gives each client a thread of its own.
+ */
+public final class IterativeEchoServer implements EchoServer {
+
+    /** Big enough that a bulk transfer costs few syscalls, small enough to stay in cache. */
+    private static final int BUFFER_SIZE = 64 * 1024;
+
+    private final ServerSocket listener;
+    private final Connections connections;
+    private final AtomicLong served = new AtomicLong();
+    private volatile boolean closing;
+
+    private IterativeEchoServer(ServerSocket listener, ServerConfig config) {
+        this.listener = listener;
+        this.connections = new Connections(config.idleTimeout());
+    }
+
+    @Override
+    public void serve() throws IOException {
+        byte[] buffer = new byte[BUFFER_SIZE];
+        while (!closing) {
+            Socket client;
+            try {
+                // Blocks until a client completes the handshake. Under load the others queue in the
+                // listen backlog (ServerConfig.BACKLOG); past it, the kernel drops their SYNs.
+                client = listener.accept();
+            } catch (IOException e) {
+                if (closing) {
+                    return;
+                }
+                throw e;
+            }
+            served.incrementAndGet();
+            Connections.Tracked tracked = connections.track(client);
+            try (client; tracked) {
+                echo(client, tracked, buffer);
+            } catch (IOException e) {
+                // A reset, or the watchdog closing an idle client, ends this client only; the next
+                // one is accepted. Closes we made ourselves are not errors.
+                if (!tracked.closedByServer()) {
+                    connections.failed(e);
+                }
+            }
+        }
+    }
+
+    /** Echoes one client until it closes its side (EOF), everything read having been written back. */
+    private static void echo(Socket client, Connections.Tracked tracked, byte[] buffer) throws IOException {
+        InputStream in = client.getInputStream();
+        OutputStream out = client.getOutputStream();
+        int n;
+        // read blocks until the client sends, half-closes (-1), resets (throws), or the idle watchdog
+        // closes the socket under it (throws). While it blocks, nobody else is served.
+        while ((n = in.read(buffer)) != -1) {
+            tracked.touch();
+            // write blocks until the kernel has taken every byte: if this client stops reading, the
+            // server stops here, and its memory stays flat because nothing more is read.
+            out.write(buffer, 0, n);
+            tracked.touch();
+        }
+        // Client sent FIN and everything it sent has been echoed: closing (try-with-resources) completes
+        // the half-close.
+    }
+
+    @Override
+    public InetSocketAddress localAddress() {
+        return (InetSocketAddress) listener.getLocalSocketAddress();
+    }
+
+    @Override
+    public void close() {
+        closing = true;
+        try {
+            listener.close();
+        } catch (IOException e) {
+            connections.failed(e);
+        }
+        connections.close();
+    }
+
+    @Override
+    public Map<String, Long> servedPerWorker() {
+        return Map.of("main", served.get());
+    }
+
+    /** The ladder entry for this rung. */
+    public static final class Provider implements Rung {
+        @Override
+        public String id() {
+            return "blocking";
+        }
+
+        @Override
+        public int step() {
+            return 10;
+        }
+
+        @Override
+        public String module() {
+            return "blocking";
+        }
+
+        @Override
+        public String description() {
+            return "iterative: one thread accepts and echoes one client at a time; the others wait";
+        }
+
+        @Override
+        public Set<Setting> settings() {
+            return EnumSet.of(Setting.IDLE_TIMEOUT, Setting.STATS);
+        }
+
+        @Override
+        public EchoServer bind(ServerConfig config) throws IOException {
+            return new IterativeEchoServer(Listeners.serverSocket(config), config);
+        }
+    }
+}

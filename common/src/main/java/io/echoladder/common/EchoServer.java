@@ -1,0 +1,28 @@
+package io.echoladder.common;
+
+import java.net.InetSocketAddress;
+import java.util.Map;
+
+/** A bound echo server: {@link #serve()} runs it, {@link #close()} (from any thread) stops it. */
+public interface EchoServer extends AutoCloseable {
+
+    /** The address actually bound, with the real port when 0 was asked for. */
+    InetSocketAddress localAddress();
+
+    /** Serves until {@link #close()} is called; returns normally then. */
+    void serve() throws Exception;
+
+    /**
+     * Stops: closes the listener and every open connection, so that every thread blocked in accept,
+     * read or write wakes up, and {@link #serve()} returns. Safe to call from a signal handler thread,
+     * more than once.
+     */
+    @Override
+    void close();
+
+    /**
+     * Connections served by each worker (thread or process), in worker order: how evenly the accepts
+     * were spread. Printed on exit and with {@code --stats}.
+     */
+    Map<String, Long> servedPerWorker();
+}

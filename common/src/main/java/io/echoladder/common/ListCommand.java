@@ -1,0 +1,27 @@
+package io.echoladder.common;
+
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+
+/** {@code ./ladder list}: one rung per line, the rung id first, then its module and what it is. */
+@Command(name = "list", mixinStandardHelpOptions = true,
+        description = "List the rungs: id, module, one line on the model.")
+public final class ListCommand implements Callable<Integer> {
+
+    public static void main(String[] args) {
+        Cli.main(new ListCommand(), args);
+    }
+
+    @Override
+    public Integer call() {
+        List<Rung> rungs = Rungs.all();
+        int idWidth = rungs.stream().mapToInt(r -> r.id().length()).max().orElse(0);
+        int moduleWidth = rungs.stream().mapToInt(r -> r.module().length()).max().orElse(0);
+        for (Rung rung : rungs) {
+            System.out.printf("%-" + idWidth + "s  %-" + moduleWidth + "s  %s%n",
+                    rung.id(), rung.module(), rung.description());
+        }
+        return 0;
+    }
+}

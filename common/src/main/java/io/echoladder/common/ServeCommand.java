@@ -1,0 +1,162 @@
+package io.echoladder.common;
+
+import java.io.PrintStream;
+import java.net.InetSocketAddress;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.stream.Collectors;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import sun.misc.Signal;
+
+/**
+ * {@code ./ladder serve RUNG}: runs one rung in the foreground. Its first line on stdout is exactly
+ * {@code listening on HOST:PORT}; SIGINT or SIGTERM closes the listener and every connection and exits 0.
+ */
+@Command(name = "serve", mixinStandardHelpOptions = true, sortOptions = false,
+        description = "Run one rung of the ladder in the foreground (./ladder list shows the rungs).")
+public final class ServeCommand implements Callable<Integer> {
+
+    /** How long shutdown may take before the process gives up on a clean exit. */
+    private static final Duration SHUTDOWN_LIMIT = Duration.ofMillis(1800);
+
+    @Spec
+    private CommandSpec spec;
+
+    @Parameters(paramLabel = "RUNG", description = "Rung id, as ./ladder list prints it.")
+    private String rungId;
+
+    @Option(names = "--host", defaultValue = "127.0.0.1", description = "Address to listen on (default: ${DEFAULT-VALUE}).")
+    private String host;
+
+    @Option(names = "--port", defaultValue = "7007", description = "Port to listen on, 0 for any free one (default: ${DEFAULT-VALUE}).")
+    private int port;
+
+    @Option(names = "--workers", paramLabel = "N", description = "Worker threads or processes (pooled rungs only).")
+    private Integer workers;
+
+    @Option(names = "--max-connections", paramLabel = "N", description = "Live connections allowed at once.")
+    private Integer maxConnections;
+
+    @Option(names = "--idle-timeout", paramLabel = "DURATION", converter = Cli.DurationConverter.class,
+            description = "Close a connection silent this long (e.g. 1s, 500ms).")
+    private Duration idleTimeout;
+
+    @Option(names = "--stats", paramLabel = "DURATION", arity = "0..1", fallbackValue = "5s",
+            converter = Cli.DurationConverter.class,
+            description = "Print connections served per worker every DURATION (default 5s), besides on exit.")
+    private Duration stats;
+
+    public static void main(String[] args) {
+        Cli.main(new ServeCommand(), args);
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        Rung rung = Rungs.find(rungId).orElseThrow(() -> LadderException.usage(
+                "unknown rung '" + rungId + "' (./ladder list shows them)"));
+        refuseWhatDoesNotApply(rung);
+        ServerConfig config = new ServerConfig(host, port, positive("--workers", workers),
+                positive("--max-connections", maxConnections),
+                idleTimeout == null ? Duration.ZERO : nonZero("--idle-timeout", idleTimeout),
+                stats == null ? Duration.ZERO : nonZero("--stats", stats));
+        if (port < 0 || port > 65535) {
+            throw LadderException.usage("--port must be 0 to 65535, not " + port);
+        }
+
+        EchoServer server = rung.bind(config);
+        PrintStream out = System.out;
+        InetSocketAddress bound = server.localAddress();
+        out.println("listening on " + Listeners.hostPort(host, bound.getPort()));
+        out.flush();
+
+        Thread main = Thread.currentThread();
+        Runnable stop = () -> {
+            // Runs on the JVM's signal thread: closing wakes every thread blocked on the server's sockets.
+            Thread.ofPlatform().daemon().name("shutdown-limit").start(ServeCommand::exitIfStuck);
+            server.close();
+        };
+        Signal.handle(new Signal("TERM"), s -> stop.run());
+        Signal.handle(new Signal("INT"), s -> stop.run());
+        if (!config.statsInterval().isZero()) {
+            Thread.ofPlatform().daemon().name("stats").start(() -> printStatsEvery(server, config.statsInterval(), main));
+        }
+
+        server.serve();
+        out.println(statsLine(server.servedPerWorker()));
+        out.flush();
+        return 0;
+    }
+
+    /** {@code served per worker: main=3 (total 3)}: the accept distribution, one line. */
+    public static String statsLine(Map<String, Long> perWorker) {
+        long total = perWorker.values().stream().mapToLong(Long::longValue).sum();
+        return "served per worker: " + perWorker.entrySet().stream()
+                .map(e -> e.getKey() + "=" + e.getValue())
+                .collect(Collectors.joining(" ")) + " (total " + total + ")";
+    }
+
+    private static void printStatsEvery(EchoServer server, Duration interval, Thread main) {
+        while (main.isAlive()) {
+            try {
+                Thread.sleep(interval);
+            } catch (InterruptedException e) {
+                return;
+            }
+            System.out.println(statsLine(server.servedPerWorker()));
+            System.out.flush();
+        }
+    }
+
+    private static void exitIfStuck() {
+        try {
+            Thread.sleep(SHUTDOWN_LIMIT);
+        } catch (InterruptedException e) {
+            return;
+        }
+        System.err.println("serve: shutdown took longer than " + SHUTDOWN_LIMIT.toMillis() + " ms; exiting anyway");
+        System.err.flush();
+        Runtime.getRuntime().halt(1);
+    }
+
+    private void refuseWhatDoesNotApply(Rung rung) {
+        List<String> refused = new ArrayList<>();
+        check(rung, Setting.WORKERS, workers != null, refused);
+        check(rung, Setting.MAX_CONNECTIONS, maxConnections != null, refused);
+        check(rung, Setting.IDLE_TIMEOUT, idleTimeout != null, refused);
+        check(rung, Setting.STATS, stats != null, refused);
+        if (!refused.isEmpty()) {
+            throw LadderException.usage("rung '" + rung.id() + "' does not take " + String.join(", ", refused)
+                    + " (" + rung.description() + ")");
+        }
+    }
+
+    private static void check(Rung rung, Setting setting, boolean given, List<String> refused) {
+        if (given && !rung.settings().contains(setting)) {
+            refused.add(setting.flag());
+        }
+    }
+
+    private static int positive(String flag, Integer value) {
+        if (value == null) {
+            return 0;
+        }
+        if (value < 1) {
+            throw LadderException.usage(flag + " must be at least 1, not " + value);
+        }
+        return value;
+    }
+
+    private static Duration nonZero(String flag, Duration value) {
+        if (value.isZero() || value.isNegative()) {
+            throw LadderException.usage(flag + " must be longer than zero");
+        }
+        return value;
+    }
+}

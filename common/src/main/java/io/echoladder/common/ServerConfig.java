@@ -1,0 +1,32 @@
+package io.echoladder.common;
+
+import java.time.Duration;
+
+/**
+ * What {@code ./ladder serve} was asked for.
+ *
+ * @param host           address to listen on
+ * @param port           port to listen on, 0 for any free one
+ * @param workers        worker threads or processes; 0 means the rung's default
+ * @param maxConnections live connections allowed at once; 0 means no cap
+ * @param idleTimeout    close a connection that has been silent this long; {@link Duration#ZERO} means never
+ * @param statsInterval  print per-worker counts this often; {@link Duration#ZERO} means only on exit
+ */
+public record ServerConfig(String host, int port, int workers, int maxConnections, Duration idleTimeout,
+                           Duration statsInterval) {
+
+    /** Backlog for every listener: deep enough that a burst of connects waits instead of being refused. */
+    public static final int BACKLOG = 4096;
+
+    public static ServerConfig defaults() {
+        return new ServerConfig("127.0.0.1", 0, 0, 0, Duration.ZERO, Duration.ZERO);
+    }
+
+    public boolean hasIdleTimeout() {
+        return !idleTimeout.isZero();
+    }
+
+    public int workersOr(int fallback) {
+        return workers > 0 ? workers : fallback;
+    }
+}

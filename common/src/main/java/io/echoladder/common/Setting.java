@@ -1,0 +1,19 @@
+package io.echoladder.common;
+
+/** The {@code serve} options that only some rungs take. */
+public enum Setting {
+    WORKERS("--workers"),
+    MAX_CONNECTIONS("--max-connections"),
+    IDLE_TIMEOUT("--idle-timeout"),
+    STATS("--stats");
+
+    private final String flag;
+
+    Setting(String flag) {
+        this.flag = flag;
+    }
+
+    public String flag() {
+        return flag;
+    }
+}
