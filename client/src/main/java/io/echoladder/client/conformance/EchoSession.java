@@ -163,6 +163,27 @@ public final class EchoSession implements AutoCloseable {
         }
     }
 
+    /**
+     * Waits up to {@code wait} for the server to end the connection, sending nothing.
+     *
+     * @return {@code "closed"} (EOF) or {@code "reset"}, or null if it was still open when the wait ended
+     * @throws CaseFailure if the server sent bytes it was never sent
+     */
+    public String awaitClose(Duration wait) throws CaseFailure {
+        try {
+            socket.setSoTimeout((int) Math.max(1, wait.toMillis()));
+            int n = in.read(new byte[1024]);
+            if (n > 0) {
+                throw new CaseFailure(label + ": server sent " + n + " bytes nobody sent it");
+            }
+            return "closed";
+        } catch (SocketTimeoutException e) {
+            return null;
+        } catch (IOException e) {
+            return "reset";
+        }
+    }
+
     /** Closes with an RST instead of a FIN (SO_LINGER 0): the abrupt exit of a crashed client. */
     public void reset() {
         try {

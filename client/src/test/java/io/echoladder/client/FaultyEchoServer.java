@@ -1,0 +1,119 @@
+package io.echoladder.client;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * An in-test echo server, correct or broken on purpose, for testing that the check and the load client
+ * notice each fault. Thread per connection; every connection misbehaves once its stream passes
+ * {@link #FAULT_OFFSET} bytes.
+ */
+public final class FaultyEchoServer implements AutoCloseable {
+
+    /** Where in each connection's stream the fault strikes. */
+    public static final int FAULT_OFFSET = 10;
+
+    public enum Fault {
+        /** A correct echo server. */
+        NONE,
+        /** Flips one bit of the byte at the fault offset. */
+        FLIP,
+        /** Leaves out the byte at the fault offset. */
+        DROP,
+        /** Keeps reading but stops echoing at the fault offset. */
+        WITHHOLD,
+        /** Closes the connection once the fault offset is reached. */
+        CLOSE_EARLY,
+        /** Reads but never answers at all. */
+        STALL
+    }
+
+    private final ServerSocket listener;
+    private final Fault fault;
+    private final Set<Socket> open = ConcurrentHashMap.newKeySet();
+
+    public FaultyEchoServer(Fault fault) throws IOException {
+        this.fault = fault;
+        this.listener = new ServerSocket();
+        listener.bind(new InetSocketAddress("127.0.0.1", 0), 1024);
+        Thread.ofPlatform().daemon().name("faulty-acceptor").start(this::acceptLoop);
+    }
+
+    public InetSocketAddress address() {
+        return (InetSocketAddress) listener.getLocalSocketAddress();
+    }
+
+    public int port() {
+        return listener.getLocalPort();
+    }
+
+    private void acceptLoop() {
+        try {
+            while (true) {
+                Socket socket = listener.accept();
+                open.add(socket);
+                Thread.ofVirtual().start(() -> serve(socket));
+            }
+        } catch (IOException e) {
+            // closed
+        }
+    }
+
+    private void serve(Socket socket) {
+        try (socket) {
+            InputStream in = socket.getInputStream();
+            OutputStream out = socket.getOutputStream();
+            byte[] buffer = new byte[8192];
+            long offset = 0;
+            int n;
+            while ((n = in.read(buffer)) != -1) {
+                int start = 0;
+                int end = n;
+                boolean crosses = offset <= FAULT_OFFSET && FAULT_OFFSET < offset + n;
+                int at = (int) (FAULT_OFFSET - offset);
+                switch (fault) {
+                    case NONE -> { }
+                    case FLIP -> {
+                        if (crosses) {
+                            buffer[at] ^= 1;
+                        }
+                    }
+                    case DROP -> {
+                        if (crosses) {
+                            System.arraycopy(buffer, at + 1, buffer, at, n - at - 1);
+                            end = n - 1;
+                        }
+                    }
+                    case WITHHOLD -> end = offset >= FAULT_OFFSET ? 0 : crosses ? at : n;
+                    case CLOSE_EARLY -> {
+                        if (crosses || offset > FAULT_OFFSET) {
+                            out.write(buffer, 0, Math.max(0, at));
+                            return;
+                        }
+                    }
+                    case STALL -> end = 0;
+                }
+                offset += n;
+                out.write(buffer, start, end - start);
+            }
+        } catch (IOException e) {
+            // the client left
+        } finally {
+            open.remove(socket);
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        listener.close();
+        for (Socket socket : open) {
+            socket.close();
+        }
+    }
+}

@@ -1,0 +1,86 @@
+package io.echoladder.client.conformance;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.echoladder.client.FaultyEchoServer;
+import io.echoladder.client.FaultyEchoServer.Fault;
+import io.echoladder.common.Cli;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.ServerSocket;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import picocli.CommandLine;
+
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class CheckCommandTest {
+
+    private record Run(int status, String out, String err) {
+    }
+
+    private static Run check(String... args) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        PrintStream out = new PrintStream(bytes, true, StandardCharsets.UTF_8);
+        StringWriter err = new StringWriter();
+        CommandLine cl = Cli.commandLine(new CheckCommand(out));
+        cl.setErr(new PrintWriter(err, true));
+        int status = cl.execute(args);
+        return new Run(status, bytes.toString(StandardCharsets.UTF_8), err.toString());
+    }
+
+    @Test
+    void passesAgainstACorrectServer() throws Exception {
+        try (FaultyEchoServer server = new FaultyEchoServer(Fault.NONE)) {
+            Run run = check("--port", Integer.toString(server.port()));
+            assertThat(run.status()).as(run.out()).isZero();
+            assertThat(run.out()).contains("6 of 6 contract cases passed")
+                    .contains("INFO  6  concurrent clients           serves clients concurrently")
+                    .doesNotContain("FAIL");
+        }
+    }
+
+    @ParameterizedTest
+    @EnumSource(value = Fault.class, names = {"FLIP", "DROP", "WITHHOLD", "CLOSE_EARLY", "STALL"})
+    void failsNamingTheCaseAgainstABrokenServer(Fault fault) throws Exception {
+        try (FaultyEchoServer server = new FaultyEchoServer(fault)) {
+            Run run = check("--port", Integer.toString(server.port()), "--timeout", "1s");
+            assertThat(run.status()).as(run.out()).isEqualTo(1);
+            assertThat(run.out()).contains("FAIL  1  short message").contains("FAILED: case 1 (short message)");
+            String expected = switch (fault) {
+                case FLIP -> "byte at offset 10 differs: sent 0x6f, got 0x6e";
+                case DROP -> "byte at offset 10 differs";
+                case WITHHOLD, STALL -> "no reply for 1000 ms";
+                case CLOSE_EARLY -> "server closed the connection after echoing 10 of 22 bytes";
+                case NONE -> throw new AssertionError();
+            };
+            assertThat(run.out()).contains(expected);
+        }
+    }
+
+    @Test
+    void noServerIsOneLineAndExitOne() throws Exception {
+        int port;
+        try (ServerSocket s = new ServerSocket(0)) {
+            port = s.getLocalPort();
+        }
+        Run run = check("--port", Integer.toString(port));
+        assertThat(run.status()).isEqualTo(1);
+        assertThat(run.err().strip()).startsWith("check: no echo server at 127.0.0.1:" + port).doesNotContain("\n");
+    }
+
+    @Test
+    void badArgumentsExitTwo() {
+        assertThat(check("--port", "nope").status()).isEqualTo(2);
+        assertThat(check().status()).isEqualTo(2);
+        assertThat(check("--port", "70000").status()).isEqualTo(2);
+        Run run = check("--port", "7", "--bogus");
+        assertThat(run.status()).isEqualTo(2);
+        assertThat(run.err().strip()).doesNotContain("\n").contains("--bogus");
+    }
+}

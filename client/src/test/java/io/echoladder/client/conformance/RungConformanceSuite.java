@@ -1,0 +1,322 @@
+package io.echoladder.client.conformance;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.fail;
+
+import io.echoladder.client.Payload;
+import io.echoladder.client.Proc;
+import io.echoladder.client.RungProcess;
+import io.echoladder.common.Rung;
+import io.echoladder.common.Rungs;
+import io.echoladder.common.Setting;
+import java.io.IOException;
+import java.net.StandardSocketOptions;
+import java.nio.ByteBuffer;
+import java.nio.channels.SocketChannel;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * The conformance suite every rung's test subclasses: the RFC 862 contract (cases 1 to 5), how the rung
+ * treats concurrent and idle clients (6, 7), and what a server process owes its host (8 to 12). The rung
+ * runs as its own process, started the way {@code ./ladder serve} starts it, on port 0.
+ *
+ * <p>A subclass names its rung and declares what it claims; the suite holds it to exactly that. Which of
+ * {@code --idle-timeout} and {@code --max-connections} a rung takes is read from its {@link Rung}
+ * descriptor, so a rung that refuses an option is tested for refusing it cleanly.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+public abstract class RungConformanceSuite {
+
+    /** A server that buffers what a non-reading client sends would grow by up to 64 MiB; this is the cap. */
+    protected static final long NON_READER_RSS_CAP = 32L << 20;
+
+    private RungProcess server;
+    private EchoCases cases;
+
+    /** The rung id, as {@code ./ladder list} prints it. */
+    protected abstract String rung();
+
+    /** Whether the rung serves clients concurrently; one that does not must make a second client wait. */
+    protected abstract boolean servesConcurrently();
+
+    /** Extra {@code serve} arguments for the shared server (e.g. {@code --workers 4}). */
+    protected List<String> serveArguments() {
+        return List.of();
+    }
+
+    protected final Rung descriptor() {
+        return Rungs.find(rung()).orElseThrow(() -> new AssertionError("rung " + rung() + " is not on the class path"));
+    }
+
+    @BeforeAll
+    void startServer() throws IOException {
+        server = start(serveArguments());
+        cases = new EchoCases(server.address());
+    }
+
+    @AfterAll
+    void stopServer() {
+        if (server != null) {
+            server.close();
+        }
+    }
+
+    protected final RungProcess start(List<String> arguments) throws IOException {
+        return RungProcess.start(rung(), arguments);
+    }
+
+    private void say(String text) {
+        System.out.println("[" + rung() + "] " + text);
+    }
+
+    @Test
+    @DisplayName("1. a short message")
+    void shortMessage() throws CaseFailure {
+        say(cases.shortMessage());
+    }
+
+    @Test
+    @DisplayName("2. 1 MiB in random chunks, read while writing")
+    void oneMebibyte() throws CaseFailure {
+        say(cases.bulk(1 << 20));
+    }
+
+    @Test
+    @DisplayName("2. 16 MiB in random chunks, read while writing")
+    void sixteenMebibytes() throws CaseFailure {
+        say(cases.bulk(16 << 20));
+    }
+
+    @Test
+    @DisplayName("3. connect and close at once, 100 times")
+    void connectAndClose() throws CaseFailure {
+        say(cases.connectAndClose(100));
+    }
+
+    @Test
+    @DisplayName("4. half-close after N bytes: N bytes, then EOF")
+    void halfClose() throws CaseFailure {
+        say(cases.halfClose(100_003));
+        say(cases.halfClose(1));
+    }
+
+    @Test
+    @DisplayName("5. reset mid-stream; the next client is served")
+    void reset() throws CaseFailure {
+        say(cases.resetMidStream());
+    }
+
+    @Test
+    @DisplayName("6. 100 concurrent clients, 64 KiB each, byte-exact")
+    void concurrentClients() throws CaseFailure {
+        EchoCases.Concurrency seen = cases.concurrency();
+        assertThat(seen).as("how %s treats a second client", rung())
+                .isEqualTo(servesConcurrently() ? EchoCases.Concurrency.CONCURRENT : EchoCases.Concurrency.ONE_AT_A_TIME);
+        say(seen.words());
+        say(cases.manyClients(100, 64 * 1024));
+    }
+
+    @Test
+    @DisplayName("7. an idle client and service for others")
+    void idleClient() throws CaseFailure {
+        EchoCases.Concurrency seen = cases.idleClient();
+        assertThat(seen).as("whether an idle client holds up %s", rung())
+                .isEqualTo(servesConcurrently() ? EchoCases.Concurrency.CONCURRENT : EchoCases.Concurrency.ONE_AT_A_TIME);
+        say(seen == EchoCases.Concurrency.CONCURRENT ? "an idle client does not hold up others"
+                : "an idle client holds the server: the next client waited until it left");
+    }
+
+    @Test
+    @DisplayName("8. a client that writes 64 MiB and never reads: memory stays bounded")
+    void nonReadingClient() throws Exception {
+        cases.bulk(1 << 20); // warm the server up before the baseline
+        long before = Proc.rssBytes(server.pid());
+        long peak = before;
+        long written = 0;
+        try (SocketChannel hog = SocketChannel.open(server.address())) {
+            hog.configureBlocking(false);
+            ByteBuffer chunk = ByteBuffer.wrap(Payload.random(8, 64 * 1024));
+            long lastProgress = System.nanoTime();
+            // Write until 64 MiB are out or the server has stopped taking bytes for 2 s (it pushes back).
+            while (written < 64L << 20 && System.nanoTime() - lastProgress < Duration.ofSeconds(2).toNanos()) {
+                if (!chunk.hasRemaining()) {
+                    chunk.rewind();
+                }
+                int n = hog.write(chunk);
+                if (n > 0) {
+                    written += n;
+                    lastProgress = System.nanoTime();
+                } else {
+                    Thread.sleep(5);
+                    peak = Math.max(peak, Proc.rssBytes(server.pid()));
+                }
+            }
+            peak = Math.max(peak, Proc.rssBytes(server.pid()));
+            if (servesConcurrently()) {
+                say("while a client refuses to read: " + cases.shortMessage());
+            }
+            hog.setOption(StandardSocketOptions.SO_LINGER, 0);
+        }
+        say(String.format("non-reading client wrote %d MiB; server RSS %d -> %d MiB", written >> 20, before >> 20, peak >> 20));
+        assertThat(peak - before).as("RSS growth of %s while a client writes 64 MiB and reads nothing", rung())
+                .isLessThan(NON_READER_RSS_CAP);
+        say("after the non-reading client left: " + cases.shortMessage());
+    }
+
+    @Test
+    @DisplayName("9. --idle-timeout 1s closes an idle connection, not an active one")
+    void idleTimeout() throws Exception {
+        if (!descriptor().settings().contains(Setting.IDLE_TIMEOUT)) {
+            assertRefused("--idle-timeout", "1s");
+            return;
+        }
+        try (RungProcess timed = start(List.of("--idle-timeout", "1s"))) {
+            EchoCases on = new EchoCases(timed.address());
+            // Active: a message every 250 ms for 3 s, three times the timeout, must all come back.
+            try (EchoSession active = on.connect("active client")) {
+                for (int i = 0; i < 12; i++) {
+                    byte[] message = Payload.random(i, 100);
+                    active.send(message);
+                    active.expect(message);
+                    Thread.sleep(250);
+                }
+            }
+            // Idle: says nothing; the server must close it, about 1 s later (we allow 5 s).
+            try (EchoSession idle = on.connect("idle client")) {
+                long start = System.nanoTime();
+                String end = idle.awaitClose(Duration.ofSeconds(5));
+                long millis = (System.nanoTime() - start) / 1_000_000;
+                assertThat(end).as("an idle connection with --idle-timeout 1s, after %d ms", millis).isNotNull();
+                say("idle connection " + end + " by the server after " + millis + " ms; an active one stayed open for 3 s");
+            }
+            on.shortMessage();
+        }
+    }
+
+    @Test
+    @DisplayName("10. --max-connections N: connection N+1 is refused or closed at once")
+    void maxConnections() throws Exception {
+        if (!descriptor().settings().contains(Setting.MAX_CONNECTIONS)) {
+            assertRefused("--max-connections", "3");
+            return;
+        }
+        try (RungProcess capped = start(List.of("--max-connections", "3"))) {
+            EchoCases on = new EchoCases(capped.address());
+            List<EchoSession> first = new ArrayList<>();
+            try {
+                for (int i = 0; i < 3; i++) {
+                    EchoSession s = on.connect("client " + i);
+                    first.add(s);
+                    byte[] m = {(byte) i};
+                    s.send(m);
+                    s.expect(m);
+                }
+                String fate;
+                try (EchoSession extra = on.connect("client past the cap")) {
+                    String end = extra.awaitClose(Duration.ofSeconds(5));
+                    assertThat(end).as("the connection past the cap, 5 s after connecting").isNotNull();
+                    fate = end + " at once";
+                } catch (CaseFailure e) {
+                    assertThat(e.getMessage()).containsAnyOf("refused", "reset", "closed");
+                    fate = "refused (" + e.getMessage() + ")";
+                }
+                for (EchoSession s : first) {
+                    byte[] m = Payload.random(7, 1000);
+                    s.send(m);
+                    s.expect(m);
+                }
+                say("the 4th connection with --max-connections 3 was " + fate + "; the first 3 kept working");
+            } finally {
+                first.forEach(EchoSession::close);
+            }
+        }
+    }
+
+    @Test
+    @DisplayName("11. after 1,000 connect/echo/close cycles the fds return to baseline")
+    void noDescriptorLeak() throws Exception {
+        cases.shortMessage();
+        long baseline = openFds();
+        byte[] message = Payload.random(11, 16);
+        for (int i = 0; i < 1000; i++) {
+            try (EchoSession s = cases.connect("cycle " + i)) {
+                s.send(message);
+                s.expect(message);
+            }
+        }
+        long after = openFds();
+        for (int waited = 0; after > baseline + 4 && waited < 100; waited++) {
+            Thread.sleep(100); // the server closes its side a moment after our close
+            after = openFds();
+        }
+        say("open fds: " + baseline + " before, " + after + " after 1,000 cycles");
+        assertThat(after).as("open fds of %s after 1,000 connections (baseline %d)", rung(), baseline)
+                .isLessThanOrEqualTo(baseline + 4);
+    }
+
+    @Test
+    @DisplayName("12. SIGTERM with open connections: exit 0 within 2 s, nothing left behind")
+    void sigterm() throws Exception {
+        try (RungProcess doomed = start(serveArguments())) {
+            EchoCases on = new EchoCases(doomed.address());
+            List<EchoSession> open = new ArrayList<>();
+            try {
+                EchoSession talking = on.connect("blocked client");
+                open.add(talking);
+                talking.send(new byte[] {1});
+                talking.expect(new byte[] {1});
+                for (int i = 0; i < 3; i++) {
+                    open.add(on.connect("waiting client " + i));
+                }
+                List<ProcessHandle> tree = Proc.tree(doomed.pid());
+                long start = System.nanoTime();
+                int status = doomed.terminate(Duration.ofSeconds(2));
+                long millis = (System.nanoTime() - start) / 1_000_000;
+                assertThat(status).as("exit status within 2 s of SIGTERM (-1: still running); %s", doomed.diagnostics())
+                        .isZero();
+                for (ProcessHandle p : tree) {
+                    p.onExit().get(2, TimeUnit.SECONDS);
+                    assertThat(p.isAlive()).as("process %d of the server's tree", p.pid()).isFalse();
+                }
+                say("SIGTERM with 4 clients connected: exit 0 after " + millis + " ms, "
+                        + tree.size() + " process(es) gone");
+            } finally {
+                open.forEach(EchoSession::close);
+            }
+        }
+    }
+
+    private long openFds() {
+        return Proc.tree(server.pid()).stream().mapToLong(p -> Proc.openFds(p.pid())).sum();
+    }
+
+    /** A rung that does not take an option must refuse it: exit 2, one line naming the option. */
+    private void assertRefused(String option, String value) throws Exception {
+        List<String> command = new ArrayList<>(List.of(RungProcess.javaExecutable()));
+        command.addAll(RungProcess.JVM_FLAGS);
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), RungProcess.SERVE_MAIN,
+                rung(), "--port", "0", option, value));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        try {
+            if (!p.waitFor(60, TimeUnit.SECONDS)) {
+                fail(rung() + " with " + option + " did not exit");
+            }
+            String output = new String(p.getInputStream().readAllBytes()).strip();
+            assertThat(p.exitValue()).as("exit status of serve %s %s %s: %s", rung(), option, value, output).isEqualTo(2);
+            assertThat(output).contains(option).doesNotContain("Exception").doesNotContain("\n");
+            say("does not take " + option + " and says so: " + output);
+        } finally {
+            p.destroyForcibly();
+        }
+    }
+}
