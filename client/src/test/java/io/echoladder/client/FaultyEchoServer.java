@@ -31,7 +31,9 @@ public final class FaultyEchoServer implements AutoCloseable {
         /** Closes the connection once the fault offset is reached. */
         CLOSE_EARLY,
         /** Reads but never answers at all. */
-        STALL
+        STALL,
+        /** Resets the connection (SO_LINGER 0) once the fault offset is reached. */
+        RESET
     }
 
     private final ServerSocket listener;
@@ -98,6 +100,13 @@ public final class FaultyEchoServer implements AutoCloseable {
                         }
                     }
                     case STALL -> end = 0;
+                    case RESET -> {
+                        if (crosses || offset > FAULT_OFFSET) {
+                            out.write(buffer, 0, Math.max(0, at));
+                            socket.setSoLinger(true, 0);
+                            return;
+                        }
+                    }
                 }
                 offset += n;
                 out.write(buffer, start, end - start);

@@ -46,7 +46,7 @@ class CheckCommandTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = Fault.class, names = {"FLIP", "DROP", "WITHHOLD", "CLOSE_EARLY", "STALL"})
+    @EnumSource(value = Fault.class, names = {"FLIP", "DROP", "WITHHOLD", "CLOSE_EARLY", "STALL", "RESET"})
     void failsNamingTheCaseAgainstABrokenServer(Fault fault) throws Exception {
         try (FaultyEchoServer server = new FaultyEchoServer(fault)) {
             Run run = check("--port", Integer.toString(server.port()), "--timeout", "1s");
@@ -57,6 +57,7 @@ class CheckCommandTest {
                 case DROP -> "byte at offset 10 differs";
                 case WITHHOLD, STALL -> "no reply for 1000 ms";
                 case CLOSE_EARLY -> "server closed the connection after echoing 10 of 22 bytes";
+                case RESET -> "Connection reset after 10 bytes echoed";
                 case NONE -> throw new AssertionError();
             };
             assertThat(run.out()).contains(expected);
