@@ -3,7 +3,7 @@ package io.echoladder.blocking;
 import io.echoladder.common.Connections;
 import io.echoladder.common.EchoServer;
 import io.echoladder.common.Listeners;
-import io.echoladder.common.Rung;
+import io.echoladder.common.RungProvider;
 import io.echoladder.common.ServerConfig;
 import io.echoladder.common.Setting;
 import java.io.IOException;
@@ -14,7 +14,6 @@ import java.net.ServerSocket;
 import java.net.Socket;
 import java.util.EnumSet;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -54,15 +53,27 @@ public final class IterativeEchoServer implements EchoServer {
                 throw e;
             }
             served.incrementAndGet();
-            Connections.Tracked tracked = connections.track(client);
-            try (client; tracked) {
-                echo(client, tracked, buffer);
-            } catch (IOException e) {
-                // A reset, or the watchdog closing an idle client, ends this client only; the next
-                // one is accepted. Closes we made ourselves are not errors.
-                if (!tracked.closedByServer()) {
-                    connections.failed(e);
-                }
+            handle(client, connections, buffer);
+        }
+    }
+
+    /**
+     * Serves one accepted client to the end and closes it. The rungs above this one reuse it unchanged:
+     * what changes from rung to rung is only who calls it, and when.
+     */
+    public static void handle(Socket client, Connections connections, byte[] buffer) {
+        handle(client, connections.track(client), connections, buffer);
+    }
+
+    /** {@link #handle(Socket, Connections, byte[])} for a client its caller has already tracked. */
+    public static void handle(Socket client, Connections.Tracked tracked, Connections connections, byte[] buffer) {
+        try (client; tracked) {
+            echo(client, tracked, buffer);
+        } catch (IOException e) {
+            // A reset, or the watchdog closing an idle client, ends this client only. Closes we made
+            // ourselves are not errors.
+            if (!tracked.closedByServer()) {
+                connections.failed(e);
             }
         }
     }
@@ -73,11 +84,11 @@ public final class IterativeEchoServer implements EchoServer {
         OutputStream out = client.getOutputStream();
         int n;
         // read blocks until the client sends, half-closes (-1), resets (throws), or the idle watchdog
-        // closes the socket under it (throws). While it blocks, nobody else is served.
+        // closes the socket under it (throws). While it blocks, this thread serves nobody else.
         while ((n = in.read(buffer)) != -1) {
             tracked.touch();
             // write blocks until the kernel has taken every byte: if this client stops reading, the
-            // server stops here, and its memory stays flat because nothing more is read.
+            // thread stops here, and memory stays flat because nothing more is read.
             out.write(buffer, 0, n);
             tracked.touch();
         }
@@ -107,35 +118,12 @@ public final class IterativeEchoServer implements EchoServer {
     }
 
     /** The ladder entry for this rung. */
-    public static final class Provider implements Rung {
-        @Override
-        public String id() {
-            return "blocking";
-        }
-
-        @Override
-        public int step() {
-            return 10;
-        }
-
-        @Override
-        public String module() {
-            return "blocking";
-        }
-
-        @Override
-        public String description() {
-            return "iterative: one thread accepts and echoes one client at a time; the others wait";
-        }
-
-        @Override
-        public Set<Setting> settings() {
-            return EnumSet.of(Setting.IDLE_TIMEOUT, Setting.STATS);
-        }
-
-        @Override
-        public EchoServer bind(ServerConfig config) throws IOException {
-            return new IterativeEchoServer(Listeners.serverSocket(config), config);
+    public static final class Provider extends RungProvider {
+        public Provider() {
+            super("blocking", 10, "blocking",
+                    "iterative: one thread accepts and echoes one client at a time; the others wait",
+                    EnumSet.of(Setting.IDLE_TIMEOUT, Setting.STATS),
+                    config -> new IterativeEchoServer(Listeners.serverSocket(config), config));
         }
     }
 }

@@ -49,4 +49,13 @@ public final class Listeners {
     public static String hostPort(String host, int port) {
         return (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
     }
+
+    /** Closes a socket or listener whose close error would tell nobody anything. */
+    public static void closeQuietly(java.io.Closeable closeable) {
+        try {
+            closeable.close();
+        } catch (IOException e) {
+            // released either way
+        }
+    }
 }

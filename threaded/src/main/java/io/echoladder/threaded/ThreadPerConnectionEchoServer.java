@@ -1,0 +1,93 @@
+package io.echoladder.threaded;
+
+import io.echoladder.blocking.IterativeEchoServer;
+import io.echoladder.common.Connections;
+import io.echoladder.common.EchoServer;
+import io.echoladder.common.Listeners;
+import io.echoladder.common.RungProvider;
+import io.echoladder.common.ServerConfig;
+import io.echoladder.common.Setting;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.util.EnumSet;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Thread per connection: the accept loop starts a platform thread for each client, and that thread runs
+ * the blocking rung's echo loop unchanged. It fixes the iterative server's one-at-a-time service: a slow
+ * or idle client now holds up only its own thread. It costs a kernel thread per client (a stack, a
+ * scheduler entry, a thread creation per connect), so memory and context switches grow with clients.
+ */
+public final class ThreadPerConnectionEchoServer implements EchoServer {
+
+    /** Per connection, so kept small: 10,000 clients hold 10,000 of these. */
+    private static final int BUFFER_SIZE = 8 * 1024;
+
+    private final ServerSocket listener;
+    private final Connections connections;
+    private final int maxConnections;
+    private final AtomicLong served = new AtomicLong();
+    private volatile boolean closing;
+
+    private ThreadPerConnectionEchoServer(ServerSocket listener, ServerConfig config) {
+        this.listener = listener;
+        this.connections = new Connections(config.idleTimeout());
+        this.maxConnections = config.maxConnections();
+    }
+
+    @Override
+    public void serve() throws IOException {
+        while (!closing) {
+            Socket client;
+            try {
+                // Blocks until a client completes the handshake; the only thing this thread does.
+                client = listener.accept();
+            } catch (IOException e) {
+                if (closing) {
+                    return;
+                }
+                throw e;
+            }
+            if (maxConnections > 0 && connections.size() >= maxConnections) {
+                // At the cap: close at once (the client reads EOF) rather than start one more thread.
+                Listeners.closeQuietly(client);
+                continue;
+            }
+            served.incrementAndGet();
+            // Tracked here, before the thread starts, so the cap above counts it without a race.
+            Connections.Tracked tracked = connections.track(client);
+            Thread.ofPlatform().daemon().name("echo-" + client.getPort())
+                    .start(() -> IterativeEchoServer.handle(client, tracked, connections, new byte[BUFFER_SIZE]));
+        }
+    }
+
+    @Override
+    public InetSocketAddress localAddress() {
+        return (InetSocketAddress) listener.getLocalSocketAddress();
+    }
+
+    @Override
+    public void close() {
+        closing = true;
+        Listeners.closeQuietly(listener);
+        connections.close();
+    }
+
+    @Override
+    public Map<String, Long> servedPerWorker() {
+        return Map.of("acceptor", served.get());
+    }
+
+    /** The ladder entry for this rung. */
+    public static final class Provider extends RungProvider {
+        public Provider() {
+            super("thread-per-connection", 20, "threaded",
+                    "a platform thread per client, started by the accept loop",
+                    EnumSet.of(Setting.MAX_CONNECTIONS, Setting.IDLE_TIMEOUT, Setting.STATS),
+                    config -> new ThreadPerConnectionEchoServer(Listeners.serverSocket(config), config));
+        }
+    }
+}

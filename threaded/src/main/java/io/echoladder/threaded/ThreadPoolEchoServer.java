@@ -1,0 +1,108 @@
+package io.echoladder.threaded;
+
+import io.echoladder.blocking.IterativeEchoServer;
+import io.echoladder.common.Connections;
+import io.echoladder.common.EchoServer;
+import io.echoladder.common.Listeners;
+import io.echoladder.common.RungProvider;
+import io.echoladder.common.ServerConfig;
+import io.echoladder.common.Setting;
+import io.echoladder.common.WorkerCounts;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The pre-threaded server: {@code --workers N} threads are started up front and each one blocks in
+ * accept on the shared listener, then echoes the client it got until it leaves. It fixes the cost of a
+ * thread per connect (the threads exist before the clients) and caps the threads at N. It costs
+ * queueing: client N+1 connects, but waits in the listen backlog until a worker is free.
+ */
+public final class ThreadPoolEchoServer implements EchoServer {
+
+    static final int DEFAULT_WORKERS = 8;
+    private static final int BUFFER_SIZE = 8 * 1024;
+
+    private final ServerSocket listener;
+    private final Connections connections;
+    private final int workers;
+    private final WorkerCounts served;
+    private volatile boolean closing;
+    private volatile IOException broken;
+
+    private ThreadPoolEchoServer(ServerSocket listener, ServerConfig config) {
+        this.listener = listener;
+        this.connections = new Connections(config.idleTimeout());
+        this.workers = config.workersOr(DEFAULT_WORKERS);
+        this.served = new WorkerCounts("worker-", workers);
+    }
+
+    @Override
+    public void serve() throws IOException, InterruptedException {
+        List<Thread> threads = new ArrayList<>();
+        for (int i = 0; i < workers; i++) {
+            int worker = i;
+            threads.add(Thread.ofPlatform().daemon().name("worker-" + i).start(() -> work(worker)));
+        }
+        for (Thread thread : threads) {
+            thread.join();
+        }
+        if (broken != null && !closing) {
+            throw broken;
+        }
+    }
+
+    private void work(int worker) {
+        byte[] buffer = new byte[BUFFER_SIZE];
+        while (!closing) {
+            Socket client;
+            try {
+                // Every idle worker waits here on the same listener. The kernel hands each connection
+                // to one waiter (Linux queues accept waiters as exclusive, so there is no thundering
+                // herd); the JDK goes further and lets only one thread at a time into accept(2),
+                // queueing the rest on the listener's lock. Either way: one connection, one worker.
+                client = listener.accept();
+            } catch (IOException e) {
+                if (!closing) {
+                    broken = e; // a broken listener is fatal: stop every worker
+                    close();
+                }
+                return;
+            }
+            served.served(worker);
+            IterativeEchoServer.handle(client, connections, buffer);
+        }
+    }
+
+    @Override
+    public InetSocketAddress localAddress() {
+        return (InetSocketAddress) listener.getLocalSocketAddress();
+    }
+
+    @Override
+    public void close() {
+        closing = true;
+        Listeners.closeQuietly(listener);
+        connections.close();
+    }
+
+    @Override
+    public Map<String, Long> servedPerWorker() {
+        return served.toMap();
+    }
+
+    /** The ladder entry for this rung. */
+    public static final class Provider extends RungProvider {
+        public Provider() {
+            super("thread-pool", 30, "threaded",
+                    "pre-threaded: --workers N threads (default " + DEFAULT_WORKERS + ") all block in accept on one listener",
+                    EnumSet.of(Setting.WORKERS, Setting.IDLE_TIMEOUT, Setting.STATS),
+                    config -> new ThreadPoolEchoServer(Listeners.serverSocket(config), config));
+        }
+    }
+}
