@@ -184,16 +184,26 @@ final class LoadWorker implements Runnable {
         }
     }
 
+    /**
+     * When message (churn: exchange) {@code index} of a slot is due in open loop: on the slot's own
+     * schedule, rounded up to the next millisecond tick of the run, so that the messages due in one tick
+     * go out on one wake-up (as wrk2 does). Latency counts from this time.
+     */
+    private long dueAt(Slot slot, long index) {
+        long sinceStart = slot.firstDue + index * periodNanos - runStart;
+        return runStart + Math.ceilDiv(sinceStart, MILLISECOND) * MILLISECOND;
+    }
+
     /** A slot's scheduled time has come: its connect (ramp-up) or, in open loop, its next message. */
     private void wake(Slot slot, long now) {
         if (slot.finished) {
             return;
         }
         if (periodNanos > 0) {
-            while (slot.firstDue + slot.due * periodNanos <= now) {
+            while (dueAt(slot, slot.due) <= now) {
                 slot.due++;
             }
-            slot.wakeAt = slot.firstDue + slot.due * periodNanos;
+            slot.wakeAt = dueAt(slot, slot.due);
             wakeups.add(slot);
         }
         if (slot.channel == null) {
@@ -227,7 +237,7 @@ final class LoadWorker implements Runnable {
         slot.connected = false;
         slot.connectCalledAt = System.nanoTime();
         slot.connectStart = churn() && periodNanos > 0
-                ? slot.firstDue + (slot.exchanges - 1) * periodNanos : slot.connectCalledAt;
+                ? dueAt(slot, slot.exchanges - 1) : slot.connectCalledAt;
         try {
             SocketChannel channel = SocketChannel.open();
             slot.channel = channel;
@@ -388,7 +398,7 @@ final class LoadWorker implements Runnable {
         if (periodNanos > 0) {
             // Open loop: from when the message was due, however late it actually went out.
             long index = churn() ? slot.exchanges - 1 : slot.received;
-            sent = slot.firstDue + index * periodNanos;
+            sent = dueAt(slot, index);
         } else {
             sent = churn() ? slot.connectStart : slot.sentAt[(int) (slot.received % slot.sentAt.length)];
         }
