@@ -53,6 +53,9 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Print connections served per worker every DURATION (default 5s), besides on exit.")
     private Duration stats;
 
+    @Option(names = "--edge-triggered", description = "epoll rung: edge-triggered (EPOLLET) instead of level-triggered.")
+    private boolean edgeTriggered;
+
     public static void main(String[] args) {
         Cli.main(new ServeCommand(), args);
     }
@@ -65,7 +68,7 @@ public final class ServeCommand implements Callable<Integer> {
         ServerConfig config = new ServerConfig(host, port, positive("--workers", workers),
                 positive("--max-connections", maxConnections),
                 idleTimeout == null ? Duration.ZERO : nonZero("--idle-timeout", idleTimeout),
-                stats == null ? Duration.ZERO : nonZero("--stats", stats));
+                stats == null ? Duration.ZERO : nonZero("--stats", stats), edgeTriggered);
         if (port < 0 || port > 65535) {
             throw LadderException.usage("--port must be 0 to 65535, not " + port);
         }
@@ -131,6 +134,7 @@ public final class ServeCommand implements Callable<Integer> {
         check(rung, Setting.MAX_CONNECTIONS, maxConnections != null, refused);
         check(rung, Setting.IDLE_TIMEOUT, idleTimeout != null, refused);
         check(rung, Setting.STATS, stats != null, refused);
+        check(rung, Setting.EDGE_TRIGGERED, edgeTriggered, refused);
         if (!refused.isEmpty()) {
             throw LadderException.usage("rung '" + rung.id() + "' does not take " + String.join(", ", refused)
                     + " (" + rung.description() + ")");

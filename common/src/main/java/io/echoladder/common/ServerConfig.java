@@ -11,15 +11,16 @@ import java.time.Duration;
  * @param maxConnections live connections allowed at once; 0 means no cap
  * @param idleTimeout    close a connection that has been silent this long; {@link Duration#ZERO} means never
  * @param statsInterval  print per-worker counts this often; {@link Duration#ZERO} means only on exit
+ * @param edgeTriggered  epoll rungs: EPOLLET instead of level-triggered
  */
 public record ServerConfig(String host, int port, int workers, int maxConnections, Duration idleTimeout,
-                           Duration statsInterval) {
+                           Duration statsInterval, boolean edgeTriggered) {
 
     /** Backlog for every listener: deep enough that a burst of connects waits instead of being refused. */
     public static final int BACKLOG = 4096;
 
     public static ServerConfig defaults() {
-        return new ServerConfig("127.0.0.1", 0, 0, 0, Duration.ZERO, Duration.ZERO);
+        return new ServerConfig("127.0.0.1", 0, 0, 0, Duration.ZERO, Duration.ZERO, false);
     }
 
     public boolean hasIdleTimeout() {

@@ -5,7 +5,8 @@ public enum Setting {
     WORKERS("--workers"),
     MAX_CONNECTIONS("--max-connections"),
     IDLE_TIMEOUT("--idle-timeout"),
-    STATS("--stats");
+    STATS("--stats"),
+    EDGE_TRIGGERED("--edge-triggered");
 
     private final String flag;
 

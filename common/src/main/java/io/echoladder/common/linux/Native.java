@@ -1,0 +1,126 @@
+package io.echoladder.common.linux;
+
+import java.io.IOException;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.VarHandle;
+
+/**
+ * The plumbing of the Linux bindings: linking a libc function once, capturing errno right after the
+ * call (before the JVM can overwrite it), and turning an errno into an exception that names the call.
+ *
+ * <p>Every binding class keeps each handle in a holder class of its own, so a handle is linked the first
+ * time it is used and never again: linking a new signature costs milliseconds at start-up, and a child
+ * process that needs three functions links three.
+ */
+public final class Native {
+
+    private Native() {
+    }
+
+    private static final Linker LINKER = Linker.nativeLinker();
+    private static final SymbolLookup LIBC = LINKER.defaultLookup();
+    private static final StructLayout CAPTURE_LAYOUT = Linker.Option.captureStateLayout();
+    private static final VarHandle ERRNO = CAPTURE_LAYOUT.varHandle(StructLayout.PathElement.groupElement("errno"));
+    private static final Linker.Option CAPTURE_ERRNO = Linker.Option.captureCallState("errno");
+
+    /**
+     * The errno capture buffer of the calling thread: handles linked with {@link #errnoCall} take it as
+     * their first argument. One per thread, allocated on first use, lives as long as the thread.
+     */
+    private static final ThreadLocal<MemorySegment> CAPTURE = ThreadLocal.withInitial(
+            () -> java.lang.foreign.Arena.ofAuto().allocate(CAPTURE_LAYOUT));
+
+    /** errno values this project acts on, as in {@code <errno.h>} (Linux, all architectures). */
+    public static final int EPERM = 1;
+    public static final int ENOENT = 2;
+    public static final int EINTR = 4;
+    public static final int EBADF = 9;
+    public static final int EAGAIN = 11;
+    public static final int EWOULDBLOCK = EAGAIN;
+    public static final int EINVAL = 22;
+    public static final int EMFILE = 24;
+    public static final int EPIPE = 32;
+    public static final int EADDRINUSE = 98;
+    public static final int ECONNABORTED = 103;
+    public static final int ECONNRESET = 104;
+    public static final int ENOTCONN = 107;
+
+    /**
+     * Links {@code name} with errno captured. The handle's first parameter is the capture segment
+     * ({@link #capture()}); {@code critical} marks a call that never blocks (a non-blocking read, write,
+     * accept or close), which lets the JVM skip the thread-state transition around it.
+     */
+    static MethodHandle errnoCall(String name, FunctionDescriptor descriptor, boolean critical) {
+        MemorySegment address = LIBC.find(name).orElseThrow(() -> new UnsatisfiedLinkError("libc has no " + name));
+        return critical
+                ? LINKER.downcallHandle(address, descriptor, CAPTURE_ERRNO, Linker.Option.critical(false))
+                : LINKER.downcallHandle(address, descriptor, CAPTURE_ERRNO);
+    }
+
+    /** This thread's errno capture segment. */
+    static MemorySegment capture() {
+        return CAPTURE.get();
+    }
+
+    /** The errno the last call through {@code capture} left there. */
+    static int errno(MemorySegment capture) {
+        return (int) ERRNO.get(capture, 0L);
+    }
+
+    /** The message of an errno, as {@code strerror(3)} gives it. */
+    public static String strerror(int errno) {
+        try {
+            MemorySegment message = (MemorySegment) Strerror.HANDLE.invokeExact(errno);
+            return message.reinterpret(256).getString(0);
+        } catch (Throwable t) {
+            return "errno " + errno;
+        }
+    }
+
+    /** {@code IOException("syscall: message")} for a failed call. */
+    public static IOException exception(String syscall, int errno) {
+        return new NativeException(syscall, errno);
+    }
+
+    /** Rethrows what a downcall threw (only errors are possible), unwrapped. */
+    static RuntimeException rethrow(Throwable t) {
+        if (t instanceof RuntimeException r) {
+            throw r;
+        }
+        if (t instanceof Error e) {
+            throw e;
+        }
+        throw new IllegalStateException(t);
+    }
+
+    private static final class Strerror {
+        static final MethodHandle HANDLE = LINKER.downcallHandle(LIBC.find("strerror").orElseThrow(),
+                FunctionDescriptor.of(ValueLayout.ADDRESS, ValueLayout.JAVA_INT));
+    }
+
+    /** A failed system call: the call's name, errno and its message. */
+    public static final class NativeException extends IOException {
+        private final String syscall;
+        private final int errno;
+
+        NativeException(String syscall, int errno) {
+            super(syscall + ": " + strerror(errno));
+            this.syscall = syscall;
+            this.errno = errno;
+        }
+
+        public String syscall() {
+            return syscall;
+        }
+
+        public int errno() {
+            return errno;
+        }
+    }
+}
