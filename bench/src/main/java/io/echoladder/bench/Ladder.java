@@ -11,7 +11,7 @@ import picocli.CommandLine.Command;
 /** {@code ./ladder}: one command line for the whole ladder; each subcommand lives in its own module. */
 @Command(name = "ladder", mixinStandardHelpOptions = true,
         description = "TCP echo servers, one architecture per rung, and the tools that measure them.",
-        subcommands = {ListCommand.class, ServeCommand.class, CheckCommand.class, ClientCommand.class})
+        subcommands = {ListCommand.class, ServeCommand.class, CheckCommand.class, ClientCommand.class, BenchCommand.class})
 public final class Ladder implements Runnable {
 
     @CommandLine.Spec
@@ -23,6 +23,6 @@ public final class Ladder implements Runnable {
 
     @Override
     public void run() {
-        throw new CommandLine.ParameterException(spec.commandLine(), "name a subcommand: list, serve, check, client");
+        throw new CommandLine.ParameterException(spec.commandLine(), "name a subcommand: list, serve, check, client, bench");
     }
 }

@@ -94,7 +94,8 @@ public final class LoadClient {
         double seconds = Math.max(0, (end - windowStart) / 1e9);
         double cpuPerMessage = messages > 0 && cpuAtWindowStart >= 0
                 ? (cpuAtEnd - cpuAtWindowStart) / 1e3 / messages : 0;
-        return new LoadReport(spec, connected, seconds, messages, latency, connect, errors, cpuPerMessage);
+        return new LoadReport(spec, connected, seconds, messages, latency, connect, errors, cpuPerMessage,
+                windowStart, Math.max(windowStart, end));
     }
 
     /** CPU time of this whole process (every thread, user and system), in nanoseconds. */

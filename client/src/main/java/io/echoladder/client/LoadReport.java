@@ -16,9 +16,12 @@ import org.HdrHistogram.Histogram;
  * @param connect           connect latency, nanoseconds
  * @param errors            errors by kind, with the first of each
  * @param cpuMicrosPerMessage this client's own CPU time (user + system, all threads) per message in the window
+ * @param windowStart       {@link System#nanoTime()} when the measured window began
+ * @param windowEnd         {@link System#nanoTime()} when it ended
  */
 public record LoadReport(LoadSpec spec, long connected, double durationSeconds, long messages, Histogram latency,
-                         Histogram connect, Errors errors, double cpuMicrosPerMessage) {
+                         Histogram connect, Errors errors, double cpuMicrosPerMessage, long windowStart,
+                         long windowEnd) {
 
     public double messagesPerSecond() {
         return durationSeconds > 0 ? messages / durationSeconds : 0;
@@ -33,11 +36,12 @@ public record LoadReport(LoadSpec spec, long connected, double durationSeconds, 
         return errors.total() > 0;
     }
 
-    private static double us(Histogram h, double percentile) {
+    /** A latency percentile in microseconds (0 when nothing was measured). */
+    public static double us(Histogram h, double percentile) {
         return h.getTotalCount() == 0 ? 0 : h.getValueAtPercentile(percentile) / 1000.0;
     }
 
-    private static double maxUs(Histogram h) {
+    public static double maxUs(Histogram h) {
         return h.getTotalCount() == 0 ? 0 : h.getMaxValue() / 1000.0;
     }
 
@@ -122,7 +126,7 @@ public record LoadReport(LoadSpec spec, long connected, double durationSeconds, 
     }
 
     /** A JSON string literal. */
-    static String quote(String s) {
+    public static String quote(String s) {
         StringBuilder out = new StringBuilder(s.length() + 2).append('"');
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);

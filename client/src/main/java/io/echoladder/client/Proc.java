@@ -36,6 +36,27 @@ public final class Proc {
         }
     }
 
+    /** Clock ticks per second of /proc/PID/stat times: USER_HZ, 100 on every Linux the ladder runs on. */
+    public static final long TICKS_PER_SECOND = 100;
+
+    /**
+     * CPU time (user + system) of a process in nanoseconds, its reaped children's included, from
+     * /proc/PID/stat; -1 once it is gone. Resolution is one clock tick (10 ms).
+     */
+    public static long cpuNanos(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            // The command name may hold spaces and parentheses: the fields start after the last ')'.
+            String[] fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+            // fields[0] is field 3 (state): utime, stime, cutime, cstime are fields 14 to 17.
+            long ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12])
+                    + Long.parseLong(fields[13]) + Long.parseLong(fields[14]);
+            return ticks * (1_000_000_000L / TICKS_PER_SECOND);
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+
     /** The process and every descendant alive now. */
     public static List<ProcessHandle> tree(long pid) {
         return ProcessHandle.of(pid)

@@ -1,19 +1,16 @@
 package io.echoladder.client;
 
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.InputStreamReader;
+import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -22,6 +19,10 @@ import java.util.regex.Pattern;
  * A rung started as its own JVM exactly the way {@code ./ladder serve} starts it (same main class, same
  * JVM flags), for the conformance suite and the bench. Closing it ends the process and all of its
  * descendants and reaps them, also when the test that started it failed.
+ *
+ * <p>The server's stdout and stderr go to files, not pipes: when a process exits, the JDK closes its
+ * pipe under a reader still blocked on it, and the last lines (the per-worker counts printed on exit)
+ * would be lost.
  */
 public final class RungProcess implements AutoCloseable {
 
@@ -44,23 +45,18 @@ public final class RungProcess implements AutoCloseable {
 
     private final String rung;
     private final Process process;
+    private final Path out;
+    private final Path err;
     private final InetSocketAddress address;
-    private final List<String> stdout = Collections.synchronizedList(new ArrayList<>());
-    private final StringBuffer stderr = new StringBuffer();
 
-    private RungProcess(String rung, Process process, LinkedBlockingQueue<String> lines) throws IOException {
+    private RungProcess(String rung, Process process, Path out, Path err) throws IOException {
         this.rung = rung;
         this.process = process;
+        this.out = out;
+        this.err = err;
         LIVE.add(this);
-        drain(process.getErrorStream(), stderr::append, "stderr");
-        String first;
-        try {
-            first = lines.poll(START_LIMIT.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            first = null;
-        }
-        if (first == null || first.equals(EOF)) {
+        String first = firstLine();
+        if (first == null) {
             close();
             throw new IOException("rung " + rung + " did not start: " + diagnostics());
         }
@@ -70,18 +66,7 @@ public final class RungProcess implements AutoCloseable {
             throw new IOException("rung " + rung + " printed '" + first + "' instead of 'listening on HOST:PORT'");
         }
         address = new InetSocketAddress(m.group(1), Integer.parseInt(m.group(2)));
-        Thread.ofPlatform().daemon().name(rung + "-stdout").start(() -> {
-            try {
-                for (String line; !(line = lines.take()).equals(EOF); ) {
-                    stdout.add(line);
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        });
     }
-
-    private static final String EOF = "\u0000EOF";
 
     /** Starts {@code ./ladder serve RUNG --port 0 ARGS...} with this JVM's class path. */
     public static RungProcess start(String rung, List<String> args) throws IOException {
@@ -102,16 +87,38 @@ public final class RungProcess implements AutoCloseable {
         command.add("--port");
         command.add("0");
         command.addAll(args);
-        Process process = new ProcessBuilder(command).start();
-        process.getOutputStream().close();
-        LinkedBlockingQueue<String> lines = new LinkedBlockingQueue<>();
-        drain(process.getInputStream(), lines::add, "stdout");
-        return new RungProcess(rung, process, lines);
+        Path out = Files.createTempFile("rung-" + rung + "-", ".out");
+        Path err = Files.createTempFile("rung-" + rung + "-", ".err");
+        Process process = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile())).start();
+        return new RungProcess(rung, process, out, err);
     }
 
     /** The JDK running this JVM: a rung runs on the same one. */
     public static String javaExecutable() {
         return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    }
+
+    /** Waits for the first complete line on stdout; null if the process died or took too long. */
+    private String firstLine() {
+        long deadline = System.nanoTime() + START_LIMIT.toNanos();
+        while (System.nanoTime() < deadline) {
+            String text = read(out);
+            int newline = text.indexOf('\n');
+            if (newline >= 0) {
+                return text.substring(0, newline);
+            }
+            if (!process.isAlive()) {
+                return null;
+            }
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return null;
+            }
+        }
+        return null;
     }
 
     public InetSocketAddress address() {
@@ -132,20 +139,20 @@ public final class RungProcess implements AutoCloseable {
 
     /** Lines the server printed on stdout after {@code listening on}. */
     public List<String> stdout() {
-        synchronized (stdout) {
-            return List.copyOf(stdout);
-        }
+        List<String> lines = read(out).lines().toList();
+        return lines.isEmpty() ? lines : lines.subList(1, lines.size());
     }
 
     /** What the server printed on stderr so far. */
     public String stderr() {
-        return stderr.toString();
+        return read(err);
     }
 
     /** Exit status and stderr, for a failure message. */
     public String diagnostics() {
         String status = process.isAlive() ? "still running" : "exit " + process.exitValue();
-        return status + (stderr.isEmpty() ? "" : ", stderr: " + stderr.toString().strip());
+        String errors = stderr().strip();
+        return status + (errors.isEmpty() ? "" : ", stderr: " + errors);
     }
 
     /**
@@ -161,11 +168,17 @@ public final class RungProcess implements AutoCloseable {
         return process.exitValue();
     }
 
-    /** Ends the server and its descendants if they are still running, and reaps them. */
+    /** Ends the server and its descendants if they are still running, reaps them, removes its files. */
     @Override
     public void close() {
         kill();
         LIVE.remove(this);
+        try {
+            Files.deleteIfExists(out);
+            Files.deleteIfExists(err);
+        } catch (IOException e) {
+            // temporary files: the OS cleans up after us
+        }
     }
 
     private void kill() {
@@ -188,19 +201,14 @@ public final class RungProcess implements AutoCloseable {
         }
     }
 
-    private static void drain(InputStream stream, java.util.function.Consumer<String> sink, String name) {
-        Thread.ofPlatform().daemon().name("rung-" + name).start(() -> {
-            try (BufferedReader reader = new BufferedReader(new InputStreamReader(stream, StandardCharsets.UTF_8))) {
-                for (String line; (line = reader.readLine()) != null; ) {
-                    sink.accept(name.equals("stderr") ? line + "\n" : line);
-                }
-            } catch (IOException e) {
-                // The process is gone; what it printed so far is kept.
-            } finally {
-                if (name.equals("stdout")) {
-                    sink.accept(EOF);
-                }
+    private static String read(Path file) {
+        try {
+            return Files.readString(file, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            if (!Files.exists(file)) {
+                return "";
             }
-        });
+            throw new UncheckedIOException(e);
+        }
     }
 }
