@@ -137,6 +137,11 @@ final class Bench {
             int status = server.terminate(Duration.ofSeconds(5));
             String served = server.stdout().stream().filter(l -> l.startsWith("served per worker:"))
                     .reduce((a, b) -> b).orElse(null);
+            String events = server.stdout().stream().filter(l -> l.startsWith("events per worker:"))
+                    .reduce((a, b) -> b).orElse(null);
+            if (served != null && events != null) {
+                served += "; " + events;
+            }
             String note = status == 0 ? null : "server exit status " + status + " after SIGTERM";
             if (report == null) {
                 return missing(scenario, target, connections, rate, "client failed; " + server.diagnostics());

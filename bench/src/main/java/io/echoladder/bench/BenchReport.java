@@ -342,7 +342,10 @@ final class BenchReport {
                 }
             }
             if (!xs.isEmpty()) {
-                chart.addSeries(rung, xs, ys);
+                // A rung that lost connections is measured on the ones it served: say so in the legend.
+                boolean lost = plan.connections().stream().map(c -> sweep(rung, c))
+                        .anyMatch(p -> p.isPresent() && p.get().errors() > 0);
+                chart.addSeries(lost ? rung + " (lost connections)" : rung, xs, ys);
                 any = true;
             }
         }

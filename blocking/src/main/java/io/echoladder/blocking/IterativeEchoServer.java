@@ -1,16 +1,13 @@
 package io.echoladder.blocking;
 
 import io.echoladder.common.Connections;
-import io.echoladder.common.EchoServer;
-import io.echoladder.common.Listeners;
+import io.echoladder.common.SocketEchoServer;
 import io.echoladder.common.RungProvider;
 import io.echoladder.common.ServerConfig;
 import io.echoladder.common.Setting;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.util.EnumSet;
 import java.util.Map;
@@ -22,35 +19,25 @@ import java.util.concurrent.atomic.AtomicLong;
  * at a time; every other client waits in the kernel's accept backlog, connected but unanswered, until
  * the one being served leaves. The next rung gives each client a thread of its own.
  */
-public final class IterativeEchoServer implements EchoServer {
+public final class IterativeEchoServer extends SocketEchoServer {
 
     /** Big enough that a bulk transfer costs few syscalls, small enough to stay in cache. */
     private static final int BUFFER_SIZE = 64 * 1024;
 
-    private final ServerSocket listener;
-    private final Connections connections;
     private final AtomicLong served = new AtomicLong();
-    private volatile boolean closing;
 
-    private IterativeEchoServer(ServerSocket listener, ServerConfig config) {
-        this.listener = listener;
-        this.connections = new Connections(config.idleTimeout());
+    private IterativeEchoServer(ServerConfig config) throws IOException {
+        super(config);
     }
 
     @Override
     public void serve() throws IOException {
         byte[] buffer = new byte[BUFFER_SIZE];
         while (!closing) {
-            Socket client;
-            try {
-                // Blocks until a client completes the handshake. Under load the others queue in the
-                // listen backlog (ServerConfig.BACKLOG); past it, the kernel drops their SYNs.
-                client = listener.accept();
-            } catch (IOException e) {
-                if (closing) {
-                    return;
-                }
-                throw e;
+            // Blocks until a client arrives; while this thread echoes one, the others wait in the backlog.
+            Socket client = accept();
+            if (client == null) {
+                return;
             }
             served.incrementAndGet();
             handle(client, connections, buffer);
@@ -97,22 +84,6 @@ public final class IterativeEchoServer implements EchoServer {
     }
 
     @Override
-    public InetSocketAddress localAddress() {
-        return (InetSocketAddress) listener.getLocalSocketAddress();
-    }
-
-    @Override
-    public void close() {
-        closing = true;
-        try {
-            listener.close();
-        } catch (IOException e) {
-            connections.failed(e);
-        }
-        connections.close();
-    }
-
-    @Override
     public Map<String, Long> servedPerWorker() {
         return Map.of("main", served.get());
     }
@@ -123,7 +94,7 @@ public final class IterativeEchoServer implements EchoServer {
             super("blocking", 10, "blocking",
                     "iterative: one thread accepts and echoes one client at a time; the others wait",
                     EnumSet.of(Setting.IDLE_TIMEOUT, Setting.STATS),
-                    config -> new IterativeEchoServer(Listeners.serverSocket(config), config));
+                    IterativeEchoServer::new);
         }
     }
 }

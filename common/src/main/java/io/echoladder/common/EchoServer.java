@@ -25,4 +25,12 @@ public interface EchoServer extends AutoCloseable {
      * were spread. Printed on exit and with {@code --stats}.
      */
     Map<String, Long> servedPerWorker();
+
+    /**
+     * Readiness events handled by each worker, for rungs where any worker may serve any connection
+     * (epoll-oneshot); empty elsewhere. Printed next to {@link #servedPerWorker()}.
+     */
+    default Map<String, Long> eventsPerWorker() {
+        return Map.of();
+    }
 }

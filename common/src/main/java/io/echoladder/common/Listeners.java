@@ -50,6 +50,23 @@ public final class Listeners {
         return (host.contains(":") ? "[" + host + "]" : host) + ":" + port;
     }
 
+    /**
+     * Blocks in accept until a client completes the handshake. A server stops by closing its listener,
+     * which makes a blocked accept throw: that is reported as null once {@code closing} says so, and as
+     * the error otherwise (a broken listener, fatal to the server).
+     */
+    public static java.net.Socket accept(ServerSocket listener, java.util.function.BooleanSupplier closing)
+            throws IOException {
+        try {
+            return listener.accept();
+        } catch (IOException e) {
+            if (closing.getAsBoolean()) {
+                return null;
+            }
+            throw e;
+        }
+    }
+
     /** Closes a socket or listener whose close error would tell nobody anything. */
     public static void closeQuietly(java.io.Closeable closeable) {
         try {

@@ -92,9 +92,16 @@ public final class ServeCommand implements Callable<Integer> {
         }
 
         server.serve();
-        out.println(statsLine(server.servedPerWorker()));
-        out.flush();
+        printStats(server);
         return 0;
+    }
+
+    private static void printStats(EchoServer server) {
+        System.out.println(statsLine(server.servedPerWorker()));
+        if (!server.eventsPerWorker().isEmpty()) {
+            System.out.println(statsLine(server.eventsPerWorker()).replace("served per worker", "events per worker"));
+        }
+        System.out.flush();
     }
 
     /** {@code served per worker: main=3 (total 3)}: the accept distribution, one line. */
@@ -106,14 +113,14 @@ public final class ServeCommand implements Callable<Integer> {
     }
 
     private static void printStatsEvery(EchoServer server, Duration interval, Thread main) {
+        // Runs beside the server; the counts are read without stopping anyone, so they may be a moment old.
         while (main.isAlive()) {
             try {
                 Thread.sleep(interval);
             } catch (InterruptedException e) {
                 return;
             }
-            System.out.println(statsLine(server.servedPerWorker()));
-            System.out.flush();
+            printStats(server);
         }
     }
 

@@ -13,17 +13,14 @@ import static io.echoladder.common.linux.Native.ECONNABORTED;
 import static io.echoladder.common.linux.Native.EINTR;
 
 import io.echoladder.common.EchoServer;
-import io.echoladder.common.Listeners;
 import io.echoladder.common.RungProvider;
 import io.echoladder.common.ServerConfig;
 import io.echoladder.common.Setting;
 import io.echoladder.common.linux.EPoll;
-import io.echoladder.common.linux.Native;
 import io.echoladder.common.linux.Posix;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.net.InetSocketAddress;
 import java.util.Arrays;
 import java.util.EnumSet;
@@ -45,6 +42,7 @@ public final class EpollEchoServer implements EchoServer {
     private static final int MAX_EVENTS = 512;
     private static final int READ_SIZE = 64 * 1024;
 
+    private final EpollListener listener;
     private final int listenFd;
     private final int epfd;
     private final int wakeFd;
@@ -55,12 +53,10 @@ public final class EpollEchoServer implements EchoServer {
     private final MemorySegment events;
     private final MemorySegment buffer;
     private final MemorySegment ctl;
-    private final MemorySegment wakeValue;
     private Connection[] connections = new Connection[1024];
     private int live;
     private long served;
     private long failed;
-    private volatile boolean closing;
 
     /** What the loop knows about one client. */
     private static final class Connection {
@@ -84,21 +80,15 @@ public final class EpollEchoServer implements EchoServer {
         this.events = EPoll.allocateEvents(arena, MAX_EVENTS);
         this.buffer = arena.allocate(READ_SIZE);
         this.ctl = EPoll.allocateEvents(arena, 1);
-        this.wakeValue = arena.allocateFrom(ValueLayout.JAVA_LONG, 1);
         try {
-            this.listenFd = Posix.listener(Listeners.address(config), ServerConfig.BACKLOG, true, false);
-        } catch (Native.NativeException e) {
+            this.listener = new EpollListener(config, EPOLLIN);
+        } catch (IOException | RuntimeException e) {
             arena.close();
-            if (e.errno() == Native.EADDRINUSE) {
-                throw Listeners.portTaken(config, e);
-            }
             throw e;
         }
-        this.epfd = EPoll.epoll_create1();
-        // An eventfd in the same epoll set is how close(), on another thread, wakes epoll_wait.
-        this.wakeFd = Posix.eventfd(0, Posix.EFD_NONBLOCK | Posix.EFD_CLOEXEC);
-        ctlOrThrow(EPOLL_CTL_ADD, listenFd, EPOLLIN);
-        ctlOrThrow(EPOLL_CTL_ADD, wakeFd, EPOLLIN);
+        this.listenFd = listener.listenFd;
+        this.epfd = listener.epfd;
+        this.wakeFd = listener.wakeFd;
     }
 
     @Override
@@ -280,41 +270,24 @@ public final class EpollEchoServer implements EchoServer {
         live--;
     }
 
-    private void ctlOrThrow(int op, int fd, int interest) throws IOException {
-        int rc = EPoll.epoll_ctl(epfd, op, fd, interest, ctl);
-        if (rc < 0) {
-            throw Native.exception("epoll_ctl", -rc);
-        }
-    }
-
-    private synchronized void release() {
-        closing = true;
+    private void release() {
         for (Connection c : connections) {
             if (c != null) {
                 close(c);
             }
         }
-        Posix.close(listenFd);
-        Posix.close(wakeFd);
-        Posix.close(epfd);
+        listener.close();
         arena.close();
     }
 
     @Override
     public InetSocketAddress localAddress() {
-        try {
-            return Posix.getsockname(listenFd);
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
+        return listener.localAddress();
     }
 
     @Override
-    public synchronized void close() {
-        if (!closing) {
-            closing = true;
-            Posix.write(wakeFd, wakeValue, Long.BYTES);
-        }
+    public void close() {
+        listener.wake(); // from the signal handler's thread: epoll_wait returns with wakeFd
     }
 
     @Override

@@ -13,22 +13,18 @@ import static io.echoladder.common.linux.Native.ECONNABORTED;
 import static io.echoladder.common.linux.Native.EINTR;
 
 import io.echoladder.common.EchoServer;
-import io.echoladder.common.Listeners;
 import io.echoladder.common.RungProvider;
 import io.echoladder.common.ServerConfig;
 import io.echoladder.common.Setting;
 import io.echoladder.common.WorkerCounts;
 import io.echoladder.common.linux.EPoll;
-import io.echoladder.common.linux.Native;
 import io.echoladder.common.linux.Posix;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.net.InetSocketAddress;
 import java.util.ArrayList;
 import java.util.EnumSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -52,14 +48,13 @@ public final class OneshotEpollEchoServer implements EchoServer {
     private static final int MAX_EVENTS = 64;
     private static final int READ_SIZE = 64 * 1024;
 
+    private final EpollListener listener;
     private final int listenFd;
     private final int epfd;
     private final int wakeFd;
     private final int workers;
     private final int maxConnections;
     private final long idleNanos;
-    private final Arena arena = Arena.ofShared();
-    private final MemorySegment wakeValue;
     /** Connections by fd; read and written by whichever worker the kernel hands the fd to. */
     private final AtomicReferenceArray<Connection> connections = new AtomicReferenceArray<>(1 << 16);
     private final AtomicInteger live = new AtomicInteger();
@@ -100,28 +95,16 @@ public final class OneshotEpollEchoServer implements EchoServer {
         this.workers = config.workersOr(Runtime.getRuntime().availableProcessors());
         this.maxConnections = config.maxConnections();
         this.idleNanos = config.idleTimeout().toNanos();
-        this.accepted = new WorkerCounts("accepts-worker-", workers);
-        this.handled = new WorkerCounts("events-worker-", workers);
-        this.wakeValue = arena.allocateFrom(ValueLayout.JAVA_LONG, 1);
-        try {
-            this.listenFd = Posix.listener(Listeners.address(config), ServerConfig.BACKLOG, true, false);
-        } catch (Native.NativeException e) {
-            arena.close();
-            if (e.errno() == Native.EADDRINUSE) {
-                throw Listeners.portTaken(config, e);
-            }
-            throw e;
-        }
-        this.epfd = EPoll.epoll_create1();
-        this.wakeFd = Posix.eventfd(0, Posix.EFD_NONBLOCK | Posix.EFD_CLOEXEC);
-        MemorySegment ctl = EPoll.allocateEvents(arena, 1);
+        this.accepted = new WorkerCounts("worker-", workers);
+        this.handled = new WorkerCounts("worker-", workers);
         // The listener is one-shot too: the worker that gets it accepts until EAGAIN and then re-arms it,
         // so two workers never race for the same client, and the listener is back in the set as soon as
-        // the backlog is empty, whatever the other workers are doing.
-        check(EPoll.epoll_ctl(epfd, EPOLL_CTL_ADD, listenFd, EPOLLIN | EPOLLONESHOT, ctl));
-        // The eventfd stays level-triggered and never one-shot: once close() writes it, every worker's
-        // epoll_wait returns with it, so all of them stop.
-        check(EPoll.epoll_ctl(epfd, EPOLL_CTL_ADD, wakeFd, EPOLLIN, ctl));
+        // the backlog is empty, whatever the other workers are doing. The eventfd that close() writes is
+        // not one-shot: every worker's epoll_wait returns with it, so all of them stop.
+        this.listener = new EpollListener(config, EPOLLIN | EPOLLONESHOT);
+        this.listenFd = listener.listenFd;
+        this.epfd = listener.epfd;
+        this.wakeFd = listener.wakeFd;
     }
 
     @Override
@@ -312,13 +295,7 @@ public final class OneshotEpollEchoServer implements EchoServer {
         }
     }
 
-    private void check(int rc) throws IOException {
-        if (rc < 0) {
-            throw Native.exception("epoll_ctl", -rc);
-        }
-    }
-
-    private synchronized void release() {
+    private void release() {
         closing = true;
         for (int fd = 0; fd < connections.length(); fd++) {
             Connection c = connections.get(fd);
@@ -326,35 +303,31 @@ public final class OneshotEpollEchoServer implements EchoServer {
                 close(c);
             }
         }
-        Posix.close(listenFd);
-        Posix.close(wakeFd);
-        Posix.close(epfd);
-        arena.close();
+        listener.close();
     }
 
     @Override
     public InetSocketAddress localAddress() {
-        try {
-            return Posix.getsockname(listenFd);
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
+        return listener.localAddress();
     }
 
     @Override
-    public synchronized void close() {
-        if (!closing) {
-            closing = true;
-            Posix.write(wakeFd, wakeValue, Long.BYTES);
-            threads.stream().filter(t -> t.getName().equals("idle-watchdog")).forEach(Thread::interrupt);
-        }
+    public void close() {
+        closing = true;
+        listener.wake(); // every worker's epoll_wait returns with wakeFd
+        threads.stream().filter(t -> t.getName().equals("idle-watchdog")).forEach(Thread::interrupt);
     }
 
+    /** Connections each worker accepted (whoever gets the listener's event accepts). */
     @Override
     public Map<String, Long> servedPerWorker() {
-        Map<String, Long> both = new LinkedHashMap<>(accepted.toMap());
-        both.putAll(handled.toMap());
-        return both;
+        return accepted.toMap();
+    }
+
+    /** Events each worker handled: how the kernel spread the work, whoever accepted the connection. */
+    @Override
+    public Map<String, Long> eventsPerWorker() {
+        return handled.toMap();
     }
 
     public static final class Provider extends RungProvider {

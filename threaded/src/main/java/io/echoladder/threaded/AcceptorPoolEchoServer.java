@@ -1,16 +1,13 @@
 package io.echoladder.threaded;
 
 import io.echoladder.blocking.IterativeEchoServer;
-import io.echoladder.common.Connections;
-import io.echoladder.common.EchoServer;
+import io.echoladder.common.SocketEchoServer;
 import io.echoladder.common.Listeners;
 import io.echoladder.common.RungProvider;
 import io.echoladder.common.ServerConfig;
 import io.echoladder.common.Setting;
 import io.echoladder.common.WorkerCounts;
 import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.EnumSet;
@@ -27,22 +24,18 @@ import java.util.concurrent.BlockingQueue;
  * into the kernel's listen backlog, where it costs no memory and keeps arrival order, and no client is
  * ever accepted only to be dropped. It costs one more thread and a queue hop per connection.
  */
-public final class AcceptorPoolEchoServer implements EchoServer {
+public final class AcceptorPoolEchoServer extends SocketEchoServer {
 
     private static final int BUFFER_SIZE = 8 * 1024;
 
-    private final ServerSocket listener;
-    private final Connections connections;
     private final int workers;
     private final WorkerCounts served;
     /** As many waiting connections as workers: enough to keep every worker busy, no more. */
     private final BlockingQueue<Socket> handoff;
     private final List<Thread> threads = new CopyOnWriteArrayList<>();
-    private volatile boolean closing;
 
-    private AcceptorPoolEchoServer(ServerSocket listener, ServerConfig config) {
-        this.listener = listener;
-        this.connections = new Connections(config.idleTimeout());
+    private AcceptorPoolEchoServer(ServerConfig config) throws IOException {
+        super(config);
         this.workers = config.workersOr(ThreadPoolEchoServer.DEFAULT_WORKERS);
         this.served = new WorkerCounts("worker-", workers);
         this.handoff = new ArrayBlockingQueue<>(workers);
@@ -56,13 +49,12 @@ public final class AcceptorPoolEchoServer implements EchoServer {
         }
         threads.add(Thread.currentThread());
         try {
-            while (!closing) {
-                Socket client = listener.accept();
+            for (Socket client; (client = accept()) != null; ) {
                 // Blocks while every worker is busy and the queue is full: accept stops, and new
                 // clients wait in the backlog instead.
                 handoff.put(client);
             }
-        } catch (IOException | InterruptedException e) {
+        } catch (InterruptedException e) {
             if (!closing) {
                 throw e;
             }
@@ -87,16 +79,9 @@ public final class AcceptorPoolEchoServer implements EchoServer {
     }
 
     @Override
-    public InetSocketAddress localAddress() {
-        return (InetSocketAddress) listener.getLocalSocketAddress();
-    }
-
-    @Override
     public void close() {
-        closing = true;
-        Listeners.closeQuietly(listener);
-        connections.close();
-        threads.forEach(Thread::interrupt);
+        super.close();
+        threads.forEach(Thread::interrupt); // the acceptor may wait on a full queue, workers on an empty one
     }
 
     @Override
@@ -110,7 +95,7 @@ public final class AcceptorPoolEchoServer implements EchoServer {
             super("thread-pool-handoff", 40, "threaded",
                     "one acceptor hands connections through a bounded queue to --workers N threads; full queue blocks it",
                     EnumSet.of(Setting.WORKERS, Setting.IDLE_TIMEOUT, Setting.STATS),
-                    config -> new AcceptorPoolEchoServer(Listeners.serverSocket(config), config));
+                    AcceptorPoolEchoServer::new);
         }
     }
 }

@@ -2,14 +2,12 @@ package io.echoladder.threaded;
 
 import io.echoladder.blocking.IterativeEchoServer;
 import io.echoladder.common.Connections;
-import io.echoladder.common.EchoServer;
+import io.echoladder.common.SocketEchoServer;
 import io.echoladder.common.Listeners;
 import io.echoladder.common.RungProvider;
 import io.echoladder.common.ServerConfig;
 import io.echoladder.common.Setting;
 import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.util.EnumSet;
 import java.util.Map;
@@ -21,35 +19,28 @@ import java.util.concurrent.atomic.AtomicLong;
  * or idle client now holds up only its own thread. It costs a kernel thread per client (a stack, a
  * scheduler entry, a thread creation per connect), so memory and context switches grow with clients.
  */
-public final class ThreadPerConnectionEchoServer implements EchoServer {
+public final class ThreadPerConnectionEchoServer extends SocketEchoServer {
 
     /** Per connection, so kept small: 10,000 clients hold 10,000 of these. */
     private static final int BUFFER_SIZE = 8 * 1024;
 
-    private final ServerSocket listener;
-    private final Connections connections;
     private final int maxConnections;
+    private final Thread.Builder threads;
     private final AtomicLong served = new AtomicLong();
-    private volatile boolean closing;
 
-    private ThreadPerConnectionEchoServer(ServerSocket listener, ServerConfig config) {
-        this.listener = listener;
-        this.connections = new Connections(config.idleTimeout());
+    ThreadPerConnectionEchoServer(ServerConfig config, Thread.Builder threads) throws IOException {
+        super(config);
         this.maxConnections = config.maxConnections();
+        this.threads = threads;
     }
 
     @Override
     public void serve() throws IOException {
         while (!closing) {
-            Socket client;
-            try {
-                // Blocks until a client completes the handshake; the only thing this thread does.
-                client = listener.accept();
-            } catch (IOException e) {
-                if (closing) {
-                    return;
-                }
-                throw e;
+            // Blocks until a client completes the handshake: the only thing this thread does.
+            Socket client = accept();
+            if (client == null) {
+                return;
             }
             if (maxConnections > 0 && connections.size() >= maxConnections) {
                 // At the cap: close at once (the client reads EOF) rather than start one more thread.
@@ -59,21 +50,8 @@ public final class ThreadPerConnectionEchoServer implements EchoServer {
             served.incrementAndGet();
             // Tracked here, before the thread starts, so the cap above counts it without a race.
             Connections.Tracked tracked = connections.track(client);
-            Thread.ofPlatform().daemon().name("echo-" + client.getPort())
-                    .start(() -> IterativeEchoServer.handle(client, tracked, connections, new byte[BUFFER_SIZE]));
+            threads.start(() -> IterativeEchoServer.handle(client, tracked, connections, new byte[BUFFER_SIZE]));
         }
-    }
-
-    @Override
-    public InetSocketAddress localAddress() {
-        return (InetSocketAddress) listener.getLocalSocketAddress();
-    }
-
-    @Override
-    public void close() {
-        closing = true;
-        Listeners.closeQuietly(listener);
-        connections.close();
     }
 
     @Override
@@ -87,7 +65,8 @@ public final class ThreadPerConnectionEchoServer implements EchoServer {
             super("thread-per-connection", 20, "threaded",
                     "a platform thread per client, started by the accept loop",
                     EnumSet.of(Setting.MAX_CONNECTIONS, Setting.IDLE_TIMEOUT, Setting.STATS),
-                    config -> new ThreadPerConnectionEchoServer(Listeners.serverSocket(config), config));
+                    config -> new ThreadPerConnectionEchoServer(config,
+                            Thread.ofPlatform().daemon().name("echo-", 0)));
         }
     }
 }

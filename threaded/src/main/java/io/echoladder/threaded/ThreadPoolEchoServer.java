@@ -1,16 +1,12 @@
 package io.echoladder.threaded;
 
 import io.echoladder.blocking.IterativeEchoServer;
-import io.echoladder.common.Connections;
-import io.echoladder.common.EchoServer;
-import io.echoladder.common.Listeners;
+import io.echoladder.common.SocketEchoServer;
 import io.echoladder.common.RungProvider;
 import io.echoladder.common.ServerConfig;
 import io.echoladder.common.Setting;
 import io.echoladder.common.WorkerCounts;
 import java.io.IOException;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.util.ArrayList;
 import java.util.EnumSet;
@@ -23,21 +19,17 @@ import java.util.Map;
  * thread per connect (the threads exist before the clients) and caps the threads at N. It costs
  * queueing: client N+1 connects, but waits in the listen backlog until a worker is free.
  */
-public final class ThreadPoolEchoServer implements EchoServer {
+public final class ThreadPoolEchoServer extends SocketEchoServer {
 
     static final int DEFAULT_WORKERS = 8;
     private static final int BUFFER_SIZE = 8 * 1024;
 
-    private final ServerSocket listener;
-    private final Connections connections;
     private final int workers;
     private final WorkerCounts served;
-    private volatile boolean closing;
     private volatile IOException broken;
 
-    private ThreadPoolEchoServer(ServerSocket listener, ServerConfig config) {
-        this.listener = listener;
-        this.connections = new Connections(config.idleTimeout());
+    private ThreadPoolEchoServer(ServerConfig config) throws IOException {
+        super(config);
         this.workers = config.workersOr(DEFAULT_WORKERS);
         this.served = new WorkerCounts("worker-", workers);
     }
@@ -66,29 +58,18 @@ public final class ThreadPoolEchoServer implements EchoServer {
                 // to one waiter (Linux queues accept waiters as exclusive, so there is no thundering
                 // herd); the JDK goes further and lets only one thread at a time into accept(2),
                 // queueing the rest on the listener's lock. Either way: one connection, one worker.
-                client = listener.accept();
+                client = accept();
             } catch (IOException e) {
-                if (!closing) {
-                    broken = e; // a broken listener is fatal: stop every worker
-                    close();
-                }
+                broken = e; // a broken listener is fatal: stop every worker
+                close();
+                return;
+            }
+            if (client == null) {
                 return;
             }
             served.served(worker);
             IterativeEchoServer.handle(client, connections, buffer);
         }
-    }
-
-    @Override
-    public InetSocketAddress localAddress() {
-        return (InetSocketAddress) listener.getLocalSocketAddress();
-    }
-
-    @Override
-    public void close() {
-        closing = true;
-        Listeners.closeQuietly(listener);
-        connections.close();
     }
 
     @Override
@@ -102,7 +83,7 @@ public final class ThreadPoolEchoServer implements EchoServer {
             super("thread-pool", 30, "threaded",
                     "pre-threaded: --workers N threads (default " + DEFAULT_WORKERS + ") all block in accept on one listener",
                     EnumSet.of(Setting.WORKERS, Setting.IDLE_TIMEOUT, Setting.STATS),
-                    config -> new ThreadPoolEchoServer(Listeners.serverSocket(config), config));
+                    ThreadPoolEchoServer::new);
         }
     }
 }
