@@ -6,6 +6,7 @@ import io.echoladder.common.Rung;
 import io.echoladder.common.Rungs;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.ZonedDateTime;
@@ -60,6 +61,12 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--also", paramLabel = "NAME=HOST:PORT", description = "Also measure a server already listening there (e.g. one of your own), under NAME.")
     private List<String> also;
 
+    @Option(names = "--jmh", description = "Also run the JMH benchmarks (short settings, about 2 minutes): a round trip per rung, FFM against NIO.")
+    private boolean jmh;
+
+    @Option(names = "--jmh-only", description = "Run only the JMH benchmarks.")
+    private boolean jmhOnly;
+
     @Option(names = "--out", paramLabel = "DIR", description = "Where to write the report (default: bench-results/<date-time>).")
     private Path out;
 
@@ -83,12 +90,25 @@ public final class BenchCommand implements Callable<Integer> {
         ZonedDateTime now = ZonedDateTime.now();
         Path dir = out != null ? out
                 : Path.of("bench-results", now.format(DateTimeFormatter.ofPattern("yyyy-MM-dd-HHmmss")));
-        Duration estimate = plan.estimate();
-        progress.printf(Locale.ROOT, "bench: %d points, about %d min %02d s; writing to %s%n", plan.points(),
-                estimate.toMinutes(), estimate.toSecondsPart(), dir);
-        List<Point> points = new Bench(plan, progress).run();
-        new BenchReport(plan, points, BenchReport.Machine.current(), now, commandLine()).write(dir);
-        progress.println("bench: wrote " + dir.resolve("report.md"));
+        List<String> rungIds = plan.targets().stream().filter(Bench.Target::isRung).map(Bench.Target::name).toList();
+        if (!jmhOnly) {
+            Duration estimate = plan.estimate();
+            progress.printf(Locale.ROOT, "bench: %d points, about %d min %02d s; writing to %s%n", plan.points(),
+                    estimate.toMinutes(), estimate.toSecondsPart(), dir);
+            List<Point> points = new Bench(plan, progress).run();
+            new BenchReport(plan, points, BenchReport.Machine.current(), now, commandLine()).write(dir);
+            progress.println("bench: wrote " + dir.resolve("report.md"));
+        }
+        if (jmh || jmhOnly) {
+            progress.printf(Locale.ROOT, "bench: JMH, %d rungs, about %d s; log in %s%n", rungIds.size(),
+                    rungIds.size() * 9 + 20, dir.resolve("jmh.txt"));
+            String table = Jmh.run(dir, rungIds);
+            Path report = dir.resolve("report.md");
+            if (Files.exists(report)) {
+                Files.writeString(report, "\n" + table, java.nio.file.StandardOpenOption.APPEND);
+            }
+            progress.println("bench: wrote " + dir.resolve("jmh.md"));
+        }
         return 0;
     }
 
