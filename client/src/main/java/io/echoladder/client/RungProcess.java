@@ -1,5 +1,6 @@
 package io.echoladder.client;
 
+import io.echoladder.common.Jvm;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
@@ -26,11 +27,8 @@ import java.util.regex.Pattern;
  */
 public final class RungProcess implements AutoCloseable {
 
-    /**
-     * JVM flags of every rung process; {@code ./ladder} passes the same ones (keep the two in step).
-     * The rungs call Linux through java.lang.foreign, which must be enabled by name.
-     */
-    public static final List<String> JVM_FLAGS = List.of("--enable-native-access=ALL-UNNAMED");
+    /** JVM flags of every rung process: {@link Jvm#FLAGS}, as {@code ./ladder} passes them. */
+    public static final List<String> JVM_FLAGS = Jvm.FLAGS;
 
     public static final String SERVE_MAIN = "io.echoladder.common.ServeCommand";
 
@@ -96,7 +94,7 @@ public final class RungProcess implements AutoCloseable {
 
     /** The JDK running this JVM: a rung runs on the same one. */
     public static String javaExecutable() {
-        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        return Jvm.java();
     }
 
     /** Waits for the first complete line on stdout; null if the process died or took too long. */

@@ -45,6 +45,8 @@ public final class Posix {
     public static final int SHUT_RD = 0;
     public static final int SHUT_WR = 1;
     public static final int SHUT_RDWR = 2;
+    public static final int MSG_PEEK = 0x2;
+    public static final int MSG_DONTWAIT = 0x40;
     public static final int EFD_NONBLOCK = 0x800;
     public static final int EFD_CLOEXEC = 0x80000;
 
@@ -202,6 +204,51 @@ public final class Posix {
         }
     }
 
+    /**
+     * {@code read(2)} for a descriptor that may block: an ordinary downcall, so the JVM can reach a
+     * safepoint while this thread waits. Bytes read, 0 at EOF, or {@code -errno}.
+     */
+    public static long readBlocking(int fd, MemorySegment buffer, long count) {
+        MemorySegment errno = Native.capture();
+        try {
+            long rc;
+            do {
+                rc = (long) ReadBlocking.HANDLE.invokeExact(errno, fd, buffer, count);
+            } while (rc < 0 && Native.errno(errno) == Native.EINTR);
+            return rc >= 0 ? rc : -Native.errno(errno);
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    /** {@code write(2)} for a descriptor that may block; see {@link #readBlocking}. */
+    public static long writeBlocking(int fd, MemorySegment buffer, long count) {
+        MemorySegment errno = Native.capture();
+        try {
+            long rc;
+            do {
+                rc = (long) WriteBlocking.HANDLE.invokeExact(errno, fd, buffer, count);
+            } while (rc < 0 && Native.errno(errno) == Native.EINTR);
+            return rc >= 0 ? rc : -Native.errno(errno);
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    /**
+     * {@code ssize_t recv(int fd, void *buf, size_t len, int flags);}: bytes, 0 at EOF, or {@code -errno}.
+     * Never blocks when called with {@link #MSG_DONTWAIT}.
+     */
+    public static long recv(int fd, MemorySegment buffer, long count, int flags) {
+        MemorySegment errno = Native.capture();
+        try {
+            long rc = (long) Recv.HANDLE.invokeExact(errno, fd, buffer, count, flags);
+            return rc >= 0 ? rc : -Native.errno(errno);
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
     /** {@code int close(int fd);}: 0 or {@code -errno}. The fd is released even when it reports an error. */
     public static int close(int fd) {
         MemorySegment errno = Native.capture();
@@ -324,6 +371,21 @@ public final class Posix {
     private static final class Write {
         static final MethodHandle HANDLE = Native.errnoCall("write",
                 FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), true);
+    }
+
+    private static final class ReadBlocking {
+        static final MethodHandle HANDLE = Native.errnoCall("read",
+                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), false);
+    }
+
+    private static final class WriteBlocking {
+        static final MethodHandle HANDLE = Native.errnoCall("write",
+                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), false);
+    }
+
+    private static final class Recv {
+        static final MethodHandle HANDLE = Native.errnoCall("recv",
+                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG, JAVA_INT), false);
     }
 
     private static final class Close {

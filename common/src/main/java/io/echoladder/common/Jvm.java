@@ -1,0 +1,22 @@
+package io.echoladder.common;
+
+import java.nio.file.Path;
+import java.util.List;
+
+/** How the ladder starts a JVM of its own: the suite's servers, the bench's, the process rungs' workers. */
+public final class Jvm {
+
+    private Jvm() {
+    }
+
+    /**
+     * Flags of every JVM the ladder starts; {@code ./ladder} passes the same ones (keep the two in step).
+     * The rungs call Linux through java.lang.foreign, which must be enabled by name.
+     */
+    public static final List<String> FLAGS = List.of("--enable-native-access=ALL-UNNAMED");
+
+    /** The JDK running this JVM: what it starts runs on the same one. */
+    public static String java() {
+        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    }
+}

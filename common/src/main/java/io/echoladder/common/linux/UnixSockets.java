@@ -1,0 +1,224 @@
+package io.echoladder.common.linux;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_INT;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.StructLayout;
+import java.lang.foreign.ValueLayout;
+import java.lang.invoke.MethodHandle;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * Unix domain sockets and descriptor passing: how a parent process hands an open socket to a child.
+ * The child connects to an abstract-namespace address the parent listens on (no file on disk); the
+ * parent sends the descriptor as {@code SCM_RIGHTS} ancillary data with {@code sendmsg}; the child's
+ * {@code recvmsg} gets a new descriptor for the same open socket.
+ *
+ * <pre>{@code
+ * struct sockaddr_un { sa_family_t sun_family; char sun_path[108]; };
+ * struct iovec { void *iov_base; size_t iov_len; };
+ * struct msghdr { void *msg_name; socklen_t msg_namelen; struct iovec *msg_iov; size_t msg_iovlen;
+ *                 void *msg_control; size_t msg_controllen; int msg_flags; };
+ * struct cmsghdr { size_t cmsg_len; int cmsg_level; int cmsg_type; unsigned char cmsg_data[]; };
+ * }</pre>
+ */
+public final class UnixSockets {
+
+    private UnixSockets() {
+    }
+
+    public static final int AF_UNIX = 1;
+    public static final int SCM_RIGHTS = 1;
+
+    static final StructLayout SOCKADDR_UN = MemoryLayout.structLayout(
+            ValueLayout.JAVA_SHORT.withName("sun_family"),
+            MemoryLayout.sequenceLayout(108, ValueLayout.JAVA_BYTE).withName("sun_path"));
+
+    static final StructLayout IOVEC = MemoryLayout.structLayout(
+            ADDRESS.withName("iov_base"), JAVA_LONG.withName("iov_len"));
+
+    static final StructLayout MSGHDR = MemoryLayout.structLayout(
+            ADDRESS.withName("msg_name"),
+            JAVA_INT.withName("msg_namelen"),
+            MemoryLayout.paddingLayout(4),
+            ADDRESS.withName("msg_iov"),
+            JAVA_LONG.withName("msg_iovlen"),
+            ADDRESS.withName("msg_control"),
+            JAVA_LONG.withName("msg_controllen"),
+            JAVA_INT.withName("msg_flags"),
+            MemoryLayout.paddingLayout(4));
+
+    /** CMSG_SPACE(sizeof(int)): a 16-byte header, 4 bytes of fd, padded to 8. */
+    static final long CMSG_SPACE_INT = 24;
+    /** CMSG_LEN(sizeof(int)). */
+    static final long CMSG_LEN_INT = 20;
+
+    static {
+        if (SOCKADDR_UN.byteSize() != 110 || MSGHDR.byteSize() != 56 || IOVEC.byteSize() != 16) {
+            throw new ExceptionInInitializerError("sockaddr_un/msghdr/iovec layouts do not match 64-bit Linux");
+        }
+    }
+
+    /** A listening Unix socket at abstract name {@code name} (blocking). */
+    public static int listen(String name) throws IOException {
+        int fd = Posix.socket(AF_UNIX, Posix.SOCK_STREAM | Posix.SOCK_CLOEXEC, 0);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment address = abstractAddress(arena, name);
+            MemorySegment errno = Native.capture();
+            if ((int) Bind.HANDLE.invokeExact(errno, fd, address, (int) address.byteSize()) < 0) {
+                throw Native.exception("bind", Native.errno(errno));
+            }
+            Posix.listen(fd, 16);
+            return fd;
+        } catch (IOException e) {
+            Posix.close(fd);
+            throw e;
+        } catch (Throwable t) {
+            Posix.close(fd);
+            throw Native.rethrow(t);
+        }
+    }
+
+    /** Connects to the Unix socket at abstract name {@code name}. */
+    public static int connect(String name) throws IOException {
+        int fd = Posix.socket(AF_UNIX, Posix.SOCK_STREAM | Posix.SOCK_CLOEXEC, 0);
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment address = abstractAddress(arena, name);
+            MemorySegment errno = Native.capture();
+            if ((int) Connect.HANDLE.invokeExact(errno, fd, address, (int) address.byteSize()) < 0) {
+                throw Native.exception("connect", Native.errno(errno));
+            }
+            return fd;
+        } catch (IOException e) {
+            Posix.close(fd);
+            throw e;
+        } catch (Throwable t) {
+            Posix.close(fd);
+            throw Native.rethrow(t);
+        }
+    }
+
+    /** {@code sendmsg} one byte {@code tag} with {@code fdToSend} attached as SCM_RIGHTS. */
+    public static void sendFd(int socket, int fdToSend, byte tag) throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment msg = message(arena, tag);
+            MemorySegment control = arena.allocate(CMSG_SPACE_INT, 8);
+            control.set(JAVA_LONG, 0, CMSG_LEN_INT);
+            control.set(JAVA_INT, 8, Posix.SOL_SOCKET);
+            control.set(JAVA_INT, 12, SCM_RIGHTS);
+            control.set(JAVA_INT, 16, fdToSend);
+            msg.set(ADDRESS, MSGHDR.byteOffset(MemoryLayout.PathElement.groupElement("msg_control")), control);
+            msg.set(JAVA_LONG, MSGHDR.byteOffset(MemoryLayout.PathElement.groupElement("msg_controllen")), CMSG_SPACE_INT);
+            MemorySegment errno = Native.capture();
+            long rc;
+            do {
+                rc = (long) Sendmsg.HANDLE.invokeExact(errno, socket, msg, 0);
+            } while (rc < 0 && Native.errno(errno) == Native.EINTR);
+            if (rc < 0) {
+                throw Native.exception("sendmsg", Native.errno(errno));
+            }
+        } catch (IOException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    /**
+     * {@code recvmsg} one byte and the descriptor attached to it.
+     *
+     * @return the received fd, or -1 at EOF (the other side closed)
+     */
+    public static int receiveFd(int socket) throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment msg = message(arena, (byte) 0);
+            MemorySegment control = arena.allocate(CMSG_SPACE_INT, 8);
+            msg.set(ADDRESS, MSGHDR.byteOffset(MemoryLayout.PathElement.groupElement("msg_control")), control);
+            msg.set(JAVA_LONG, MSGHDR.byteOffset(MemoryLayout.PathElement.groupElement("msg_controllen")), CMSG_SPACE_INT);
+            MemorySegment errno = Native.capture();
+            long rc;
+            do {
+                rc = (long) Recvmsg.HANDLE.invokeExact(errno, socket, msg, 0x40000000 /* MSG_CMSG_CLOEXEC */);
+            } while (rc < 0 && Native.errno(errno) == Native.EINTR);
+            if (rc < 0) {
+                throw Native.exception("recvmsg", Native.errno(errno));
+            }
+            if (rc == 0) {
+                return -1;
+            }
+            if (control.get(JAVA_INT, 8) != Posix.SOL_SOCKET || control.get(JAVA_INT, 12) != SCM_RIGHTS) {
+                throw new IOException("recvmsg: no SCM_RIGHTS descriptor in the message");
+            }
+            return control.get(JAVA_INT, 16);
+        } catch (IOException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    /** Writes one byte (blocking). */
+    public static void writeByte(int socket, byte value) throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            long rc = Posix.writeBlocking(socket, arena.allocateFrom(ValueLayout.JAVA_BYTE, value), 1);
+            if (rc < 0) {
+                throw Native.exception("write", (int) -rc);
+            }
+        }
+    }
+
+    /** Reads one byte (blocking): the byte, -1 at EOF, or {@code -2} for an error. */
+    public static int readByte(int socket, MemorySegment oneByte) {
+        long rc = Posix.readBlocking(socket, oneByte, 1);
+        return rc == 1 ? oneByte.get(ValueLayout.JAVA_BYTE, 0) & 0xff : rc == 0 ? -1 : -2;
+    }
+
+    private static MemorySegment message(Arena arena, byte tag) {
+        MemorySegment data = arena.allocateFrom(ValueLayout.JAVA_BYTE, tag);
+        MemorySegment iov = arena.allocate(IOVEC);
+        iov.set(ADDRESS, 0, data);
+        iov.set(JAVA_LONG, 8, 1);
+        MemorySegment msg = arena.allocate(MSGHDR);
+        msg.set(ADDRESS, MSGHDR.byteOffset(MemoryLayout.PathElement.groupElement("msg_iov")), iov);
+        msg.set(JAVA_LONG, MSGHDR.byteOffset(MemoryLayout.PathElement.groupElement("msg_iovlen")), 1);
+        return msg;
+    }
+
+    private static MemorySegment abstractAddress(Arena arena, String name) {
+        byte[] bytes = name.getBytes(StandardCharsets.UTF_8);
+        if (bytes.length > 106) {
+            throw new IllegalArgumentException("abstract socket name too long: " + name);
+        }
+        MemorySegment address = arena.allocate(2 + 1 + bytes.length);
+        address.set(ValueLayout.JAVA_SHORT, 0, (short) AF_UNIX);
+        address.set(ValueLayout.JAVA_BYTE, 2, (byte) 0); // a leading NUL: the abstract namespace
+        MemorySegment.copy(bytes, 0, address, ValueLayout.JAVA_BYTE, 3, bytes.length);
+        return address;
+    }
+
+    private static final class Bind {
+        static final MethodHandle HANDLE = Native.errnoCall("bind",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT), false);
+    }
+
+    private static final class Connect {
+        static final MethodHandle HANDLE = Native.errnoCall("connect",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT), false);
+    }
+
+    private static final class Sendmsg {
+        static final MethodHandle HANDLE = Native.errnoCall("sendmsg",
+                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT), false);
+    }
+
+    private static final class Recvmsg {
+        static final MethodHandle HANDLE = Native.errnoCall("recvmsg",
+                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT), false);
+    }
+}

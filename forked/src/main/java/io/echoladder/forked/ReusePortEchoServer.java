@@ -1,0 +1,84 @@
+package io.echoladder.forked;
+
+import io.echoladder.common.EchoServer;
+import io.echoladder.common.RungProvider;
+import io.echoladder.common.ServerConfig;
+import io.echoladder.common.Setting;
+import io.echoladder.common.linux.Posix;
+import io.echoladder.common.linux.UnixSockets;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.net.InetSocketAddress;
+import java.util.EnumSet;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CountDownLatch;
+
+/**
+ * SO_REUSEPORT workers: {@code --workers N} child JVMs each bind a listener of their own on the same port,
+ * and the kernel spreads incoming connections over them by a hash of the client's address and port. No
+ * descriptor is shared, so no accept is contended; the price is that the spreading is blind: a busy
+ * worker keeps getting its share, where prefork's idle workers would take the next client.
+ */
+public final class ReusePortEchoServer implements EchoServer {
+
+    private final InetSocketAddress address;
+    private final WorkerPool pool;
+    private final CountDownLatch stop = new CountDownLatch(1);
+
+    private ReusePortEchoServer(ServerConfig config) throws IOException {
+        // A placeholder socket in the reuseport group reserves the port (and finds it, for --port 0)
+        // until the workers have bound theirs; it never accepts, and is closed before we say
+        // "listening on", so no client can be routed to it.
+        int placeholder = ProcessPerConnectionEchoServer.blockingListener(config, true);
+        try {
+            this.address = Posix.getsockname(placeholder);
+            Children children = new Children();
+            List<String> where = List.of(config.host(), Integer.toString(address.getPort()));
+            this.pool = new WorkerPool("reuseport", config.workersOr(Runtime.getRuntime().availableProcessors()),
+                    children, index -> {
+                        Children.Child child = children.start("reuseport", where);
+                        if (UnixSockets.readByte(child.control(), Arena.ofAuto().allocate(1)) != Worker.READY) {
+                            throw new IOException("reuseport worker " + index + " did not bind");
+                        }
+                        return child;
+                    });
+            pool.start();
+        } finally {
+            Posix.close(placeholder);
+        }
+    }
+
+    @Override
+    public void serve() throws InterruptedException {
+        try {
+            stop.await();
+        } finally {
+            pool.stop();
+        }
+    }
+
+    @Override
+    public InetSocketAddress localAddress() {
+        return address;
+    }
+
+    @Override
+    public void close() {
+        stop.countDown();
+    }
+
+    @Override
+    public Map<String, Long> servedPerWorker() {
+        return pool.accepted().toMap();
+    }
+
+    public static final class Provider extends RungProvider {
+        public Provider() {
+            super("reuseport", 130, "forked",
+                    "--workers N child JVMs (default: cores) each bind the port with SO_REUSEPORT; the kernel spreads clients",
+                    EnumSet.of(Setting.WORKERS, Setting.STATS),
+                    ReusePortEchoServer::new);
+        }
+    }
+}

@@ -1,0 +1,116 @@
+package io.echoladder.forked;
+
+import io.echoladder.common.ServerConfig;
+import io.echoladder.common.linux.Posix;
+import io.echoladder.common.linux.UnixSockets;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.net.InetSocketAddress;
+
+/**
+ * The child process of the process rungs: a JVM started by the parent with {@code ProcessBuilder}. It
+ * connects back to the parent over a Unix socket (the name is its argument), and then, by mode:
+ * <ul>
+ *   <li>{@code connection NAME}: receives one client socket (SCM_RIGHTS), echoes it, exits;
+ *   <li>{@code prefork NAME}: receives the listening socket and loops: accept, echo, accept...;
+ *   <li>{@code reuseport NAME HOST PORT}: binds its own listener on the shared port with SO_REUSEPORT,
+ *       says it is ready, and loops like prefork.
+ * </ul>
+ * It tells the parent of every accept with one byte, and exits when the parent is gone (its end of the
+ * Unix socket reads EOF), so no worker outlives its server.
+ */
+public final class Worker {
+
+    static final byte READY = 'r';
+    static final byte ACCEPTED = 'a';
+    private static final int BUFFER_SIZE = 64 * 1024;
+
+    private Worker() {
+    }
+
+    public static void main(String[] args) {
+        try {
+            run(args);
+            System.exit(0);
+        } catch (IOException | RuntimeException e) {
+            System.err.println("worker: " + e.getMessage());
+            System.exit(1);
+        }
+    }
+
+    private static void run(String[] args) throws IOException {
+        int parent = UnixSockets.connect(args[1]);
+        MemorySegment buffer = Arena.global().allocate(BUFFER_SIZE);
+        switch (args[0]) {
+            case "connection" -> {
+                int client = UnixSockets.receiveFd(parent);
+                exitWhenParentIsGone(parent);
+                if (client >= 0) {
+                    echo(client, buffer);
+                    Posix.close(client);
+                }
+            }
+            case "prefork" -> {
+                int listener = UnixSockets.receiveFd(parent);
+                exitWhenParentIsGone(parent);
+                if (listener >= 0) {
+                    serve(listener, parent, buffer);
+                }
+            }
+            case "reuseport" -> {
+                exitWhenParentIsGone(parent);
+                InetSocketAddress address = new InetSocketAddress(args[2], Integer.parseInt(args[3]));
+                // Every worker binds the same port; with SO_REUSEPORT the kernel keeps one accept queue per
+                // socket and spreads new connections over them by a hash of the client's address and port.
+                int listener = Posix.listener(address, ServerConfig.BACKLOG, false, true);
+                UnixSockets.writeByte(parent, READY);
+                serve(listener, parent, buffer);
+            }
+            default -> throw new IllegalArgumentException("unknown mode " + args[0]);
+        }
+    }
+
+    /** Accept and echo, one client at a time, for as long as the process lives. */
+    private static void serve(int listener, int parent, MemorySegment buffer) throws IOException {
+        while (true) {
+            // Blocks in accept(2) on a listener other workers block on too; the kernel wakes one of them.
+            int client = Posix.accept4(listener, Posix.SOCK_CLOEXEC);
+            if (client < 0) {
+                continue; // the client left before we took it, or EINTR
+            }
+            UnixSockets.writeByte(parent, ACCEPTED);
+            echo(client, buffer);
+            Posix.close(client);
+        }
+    }
+
+    /** The blocking echo loop, in syscalls: read, write it all back, until EOF or an error. */
+    static void echo(int fd, MemorySegment buffer) {
+        while (true) {
+            long n = Posix.readBlocking(fd, buffer, buffer.byteSize());
+            if (n <= 0) {
+                return; // EOF after a half-close: everything was echoed; or a reset
+            }
+            for (long written = 0; written < n; ) {
+                long w = Posix.writeBlocking(fd, buffer.asSlice(written), n - written);
+                if (w <= 0) {
+                    return;
+                }
+                written += w;
+            }
+        }
+    }
+
+    /**
+     * A daemon thread blocked reading the parent's socket. The parent writes nothing after the
+     * descriptor (already received when this starts), so the read returns only when the parent's end
+     * closes: the parent exited or was killed, and so do we.
+     */
+    private static void exitWhenParentIsGone(int parent) {
+        Thread.ofPlatform().daemon().name("parent-watch").start(() -> {
+            UnixSockets.readByte(parent, Arena.global().allocate(1));
+            Runtime.getRuntime().halt(0);
+        });
+    }
+}
