@@ -56,6 +56,9 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--edge-triggered", description = "epoll rung: edge-triggered (EPOLLET) instead of level-triggered.")
     private boolean edgeTriggered;
 
+    @Option(names = "--no-startup-image", description = "Process rungs: start workers without the AOT cache (to see what it saves).")
+    private boolean noStartupImage;
+
     public static void main(String[] args) {
         Cli.main(new ServeCommand(), args);
     }
@@ -68,7 +71,7 @@ public final class ServeCommand implements Callable<Integer> {
         ServerConfig config = new ServerConfig(host, port, positive("--workers", workers),
                 positive("--max-connections", maxConnections),
                 idleTimeout == null ? Duration.ZERO : nonZero("--idle-timeout", idleTimeout),
-                stats == null ? Duration.ZERO : nonZero("--stats", stats), edgeTriggered);
+                stats == null ? Duration.ZERO : nonZero("--stats", stats), edgeTriggered, !noStartupImage);
         if (port < 0 || port > 65535) {
             throw LadderException.usage("--port must be 0 to 65535, not " + port);
         }
@@ -142,6 +145,7 @@ public final class ServeCommand implements Callable<Integer> {
         check(rung, Setting.IDLE_TIMEOUT, idleTimeout != null, refused);
         check(rung, Setting.STATS, stats != null, refused);
         check(rung, Setting.EDGE_TRIGGERED, edgeTriggered, refused);
+        check(rung, Setting.NO_STARTUP_IMAGE, noStartupImage, refused);
         if (!refused.isEmpty()) {
             throw LadderException.usage("rung '" + rung.id() + "' does not take " + String.join(", ", refused)
                     + " (" + rung.description() + ")");

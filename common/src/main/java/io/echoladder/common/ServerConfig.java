@@ -12,15 +12,16 @@ import java.time.Duration;
  * @param idleTimeout    close a connection that has been silent this long; {@link Duration#ZERO} means never
  * @param statsInterval  print per-worker counts this often; {@link Duration#ZERO} means only on exit
  * @param edgeTriggered  epoll rungs: EPOLLET instead of level-triggered
+ * @param startupImage   process rungs: start workers from an AOT cache (false: {@code --no-startup-image})
  */
 public record ServerConfig(String host, int port, int workers, int maxConnections, Duration idleTimeout,
-                           Duration statsInterval, boolean edgeTriggered) {
+                           Duration statsInterval, boolean edgeTriggered, boolean startupImage) {
 
     /** Backlog for every listener: deep enough that a burst of connects waits instead of being refused. */
     public static final int BACKLOG = 4096;
 
     public static ServerConfig defaults() {
-        return new ServerConfig("127.0.0.1", 0, 0, 0, Duration.ZERO, Duration.ZERO, false);
+        return new ServerConfig("127.0.0.1", 0, 0, 0, Duration.ZERO, Duration.ZERO, false, true);
     }
 
     public boolean hasIdleTimeout() {

@@ -6,7 +6,8 @@ public enum Setting {
     MAX_CONNECTIONS("--max-connections"),
     IDLE_TIMEOUT("--idle-timeout"),
     STATS("--stats"),
-    EDGE_TRIGGERED("--edge-triggered");
+    EDGE_TRIGGERED("--edge-triggered"),
+    NO_STARTUP_IMAGE("--no-startup-image");
 
     private final String flag;
 

@@ -4,12 +4,14 @@ import io.echoladder.common.Jvm;
 import io.echoladder.common.linux.Posix;
 import io.echoladder.common.linux.UnixSockets;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -19,12 +21,75 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 final class Children {
 
-    /** JVM flags of a worker: the ladder's, plus the cheapest start-up (C1 only, serial GC). */
-    private static final List<String> WORKER_FLAGS = List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC", "-Xss512k");
+    /**
+     * JVM flags of a worker: the ladder's, plus the cheapest start-up: C1 only, serial GC, no perf-data
+     * file, small thread stacks.
+     */
+    private static final List<String> WORKER_FLAGS = List.of("-XX:TieredStopAtLevel=1", "-XX:+UseSerialGC",
+            "-XX:-UsePerfData", "-Xss512k");
+
+    /**
+     * A worker's class path: only the two places its classes come from (this module and the Linux
+     * bindings), not the server's whole class path; every jar on it is opened or checked at start-up.
+     */
+    private static final String WORKER_CLASS_PATH = String.join(java.io.File.pathSeparator,
+            location(Worker.class), location(io.echoladder.common.linux.Posix.class));
+
+    private static String location(Class<?> type) {
+        try {
+            return Path.of(type.getProtectionDomain().getCodeSource().getLocation().toURI()).toString();
+        } catch (java.net.URISyntaxException e) {
+            throw new IllegalStateException(e);
+        }
+    }
 
     private static final AtomicLong SEQUENCE = new AtomicLong();
 
     private final Set<Process> live = ConcurrentHashMap.newKeySet();
+    private final Path image;
+    private final AtomicBoolean training = new AtomicBoolean();
+
+    /**
+     * @param startupImage start workers from an AOT cache ({@code -XX:AOTCache}): the classes a worker
+     *                     loads and links, already parsed and laid out, mapped from a file. The first
+     *                     worker without one records it ({@code -XX:AOTCacheOutput}) as it runs, and the
+     *                     JVM writes the cache as that worker exits; every later worker starts from it.
+     */
+    Children(boolean startupImage) {
+        this.image = startupImage ? imagePath() : null;
+    }
+
+    /**
+     * One cache per JDK and class path: a cache only fits the exact jars it was made from, so the name
+     * is a hash of both (and the jars' dates), and a rebuilt project gets a new one.
+     */
+    private static Path imagePath() {
+        StringBuilder key = new StringBuilder(System.getProperty("java.runtime.version"));
+        for (String entry : WORKER_CLASS_PATH.split(java.io.File.pathSeparator)) {
+            key.append(entry).append(new java.io.File(entry).lastModified());
+        }
+        return Path.of(System.getProperty("java.io.tmpdir"), "echoladder-aot",
+                Integer.toHexString(key.toString().hashCode()) + ".aot");
+    }
+
+    /** JVM flags for the startup image: use it, record it (one worker at a time), or neither. */
+    private List<String> imageFlags() {
+        if (image == null) {
+            return List.of();
+        }
+        if (Files.exists(image)) {
+            return List.of("-XX:AOTCache=" + image);
+        }
+        if (training.compareAndSet(false, true)) {
+            try {
+                Files.createDirectories(image.getParent());
+            } catch (IOException e) {
+                return List.of();
+            }
+            return List.of("-XX:AOTCacheOutput=" + image);
+        }
+        return List.of();
+    }
 
     /** A started child and the parent's end of its Unix socket. */
     record Child(Process process, int control) {
@@ -43,12 +108,16 @@ final class Children {
             command.add(Jvm.java());
             command.addAll(Jvm.FLAGS);
             command.addAll(WORKER_FLAGS);
-            command.addAll(List.of("-cp", System.getProperty("java.class.path"), Worker.class.getName(), mode, name));
+            List<String> imageFlags = imageFlags();
+            command.addAll(imageFlags);
+            boolean recording = imageFlags.stream().anyMatch(f -> f.startsWith("-XX:AOTCacheOutput"));
+            command.addAll(List.of("-cp", WORKER_CLASS_PATH, Worker.class.getName(), mode, name));
             command.addAll(args);
             Process process = new ProcessBuilder(command)
                     .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
                     .redirectOutput(ProcessBuilder.Redirect.DISCARD)
-                    .redirectError(ProcessBuilder.Redirect.INHERIT)
+                    // The recording worker's JVM reports on the cache it writes: not the server's business.
+                    .redirectError(recording ? ProcessBuilder.Redirect.DISCARD : ProcessBuilder.Redirect.INHERIT)
                     .start();
             live.add(process);
             process.onExit().thenRun(() -> live.remove(process));

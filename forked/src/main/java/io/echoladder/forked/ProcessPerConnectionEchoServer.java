@@ -27,10 +27,17 @@ import java.util.concurrent.atomic.AtomicLong;
  */
 public final class ProcessPerConnectionEchoServer implements EchoServer {
 
+    /**
+     * Each client costs a JVM (tens of MB, a quarter-second of CPU to start): without a cap, a burst of a
+     * thousand connects would try to start a thousand JVMs and exhaust the machine. Past the cap a client
+     * is closed at once; {@code --max-connections} moves it.
+     */
+    static final int DEFAULT_MAX_CONNECTIONS = 64;
+
     private final int listenFd;
     private final InetSocketAddress address;
     private final int maxConnections;
-    private final Children children = new Children();
+    private final Children children;
     private final AtomicInteger live = new AtomicInteger();
     private final AtomicLong served = new AtomicLong();
     private final AtomicLong failed = new AtomicLong();
@@ -40,7 +47,8 @@ public final class ProcessPerConnectionEchoServer implements EchoServer {
     private ProcessPerConnectionEchoServer(ServerConfig config) throws IOException {
         this.listenFd = blockingListener(config, false);
         this.address = Posix.getsockname(listenFd);
-        this.maxConnections = config.maxConnections();
+        this.maxConnections = config.maxConnections() > 0 ? config.maxConnections() : DEFAULT_MAX_CONNECTIONS;
+        this.children = new Children(config.startupImage());
     }
 
     /** A blocking listener through our bindings (its fd is what gets passed to children). */
@@ -132,8 +140,8 @@ public final class ProcessPerConnectionEchoServer implements EchoServer {
     public static final class Provider extends RungProvider {
         public Provider() {
             super("process-per-connection", 100, "forked",
-                    "a child JVM per client; the accepted socket is passed to it over SCM_RIGHTS",
-                    EnumSet.of(Setting.MAX_CONNECTIONS, Setting.STATS),
+                    "a child JVM per client (at most 64 by default); the accepted socket is passed over SCM_RIGHTS",
+                    EnumSet.of(Setting.MAX_CONNECTIONS, Setting.STATS, Setting.NO_STARTUP_IMAGE),
                     ProcessPerConnectionEchoServer::new);
         }
     }

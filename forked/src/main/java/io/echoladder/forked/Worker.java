@@ -2,6 +2,7 @@ package io.echoladder.forked;
 
 import io.echoladder.common.ServerConfig;
 import io.echoladder.common.linux.Posix;
+import io.echoladder.common.linux.Syscall;
 import io.echoladder.common.linux.UnixSockets;
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -48,7 +49,7 @@ public final class Worker {
                 exitWhenParentIsGone(parent);
                 if (client >= 0) {
                     echo(client, buffer);
-                    Posix.close(client);
+                    Syscall.call(Syscall.SYS_close, client, 0, 0);
                 }
             }
             case "prefork" -> {
@@ -75,25 +76,28 @@ public final class Worker {
     private static void serve(int listener, int parent, MemorySegment buffer) throws IOException {
         while (true) {
             // Blocks in accept(2) on a listener other workers block on too; the kernel wakes one of them.
-            int client = Posix.accept4(listener, Posix.SOCK_CLOEXEC);
+            int client = (int) Syscall.call(Syscall.SYS_accept4, listener, 0, 0, Posix.SOCK_CLOEXEC);
             if (client < 0) {
-                continue; // the client left before we took it, or EINTR
+                continue; // the client left before we took it
             }
             UnixSockets.writeByte(parent, ACCEPTED);
             echo(client, buffer);
-            Posix.close(client);
+            Syscall.call(Syscall.SYS_close, client, 0, 0);
         }
     }
 
-    /** The blocking echo loop, in syscalls: read, write it all back, until EOF or an error. */
+    /**
+     * The blocking echo loop, in syscalls: read, write it all back, until EOF or an error. Through
+     * {@link Syscall}, so a worker links one downcall in all (see there why).
+     */
     static void echo(int fd, MemorySegment buffer) {
         while (true) {
-            long n = Posix.readBlocking(fd, buffer, buffer.byteSize());
+            long n = Syscall.call(Syscall.SYS_read, fd, buffer.address(), buffer.byteSize());
             if (n <= 0) {
                 return; // EOF after a half-close: everything was echoed; or a reset
             }
             for (long written = 0; written < n; ) {
-                long w = Posix.writeBlocking(fd, buffer.asSlice(written), n - written);
+                long w = Syscall.call(Syscall.SYS_write, fd, buffer.address() + written, n - written);
                 if (w <= 0) {
                     return;
                 }

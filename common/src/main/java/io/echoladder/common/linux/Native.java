@@ -56,11 +56,15 @@ public final class Native {
      * ({@link #capture()}); {@code critical} marks a call that never blocks (a non-blocking read, write,
      * accept or close), which lets the JVM skip the thread-state transition around it.
      */
-    static MethodHandle errnoCall(String name, FunctionDescriptor descriptor, boolean critical) {
+    static MethodHandle errnoCall(String name, FunctionDescriptor descriptor, boolean critical,
+                                  Linker.Option... more) {
         MemorySegment address = LIBC.find(name).orElseThrow(() -> new UnsatisfiedLinkError("libc has no " + name));
-        return critical
-                ? LINKER.downcallHandle(address, descriptor, CAPTURE_ERRNO, Linker.Option.critical(false))
-                : LINKER.downcallHandle(address, descriptor, CAPTURE_ERRNO);
+        java.util.List<Linker.Option> options = new java.util.ArrayList<>(java.util.List.of(more));
+        options.add(CAPTURE_ERRNO);
+        if (critical) {
+            options.add(Linker.Option.critical(false));
+        }
+        return LINKER.downcallHandle(address, descriptor, options.toArray(Linker.Option[]::new));
     }
 
     /** This thread's errno capture segment. */

@@ -205,37 +205,6 @@ public final class Posix {
     }
 
     /**
-     * {@code read(2)} for a descriptor that may block: an ordinary downcall, so the JVM can reach a
-     * safepoint while this thread waits. Bytes read, 0 at EOF, or {@code -errno}.
-     */
-    public static long readBlocking(int fd, MemorySegment buffer, long count) {
-        MemorySegment errno = Native.capture();
-        try {
-            long rc;
-            do {
-                rc = (long) ReadBlocking.HANDLE.invokeExact(errno, fd, buffer, count);
-            } while (rc < 0 && Native.errno(errno) == Native.EINTR);
-            return rc >= 0 ? rc : -Native.errno(errno);
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
-        }
-    }
-
-    /** {@code write(2)} for a descriptor that may block; see {@link #readBlocking}. */
-    public static long writeBlocking(int fd, MemorySegment buffer, long count) {
-        MemorySegment errno = Native.capture();
-        try {
-            long rc;
-            do {
-                rc = (long) WriteBlocking.HANDLE.invokeExact(errno, fd, buffer, count);
-            } while (rc < 0 && Native.errno(errno) == Native.EINTR);
-            return rc >= 0 ? rc : -Native.errno(errno);
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
-        }
-    }
-
-    /**
      * {@code ssize_t recv(int fd, void *buf, size_t len, int flags);}: bytes, 0 at EOF, or {@code -errno}.
      * Never blocks when called with {@link #MSG_DONTWAIT}.
      */
@@ -373,15 +342,7 @@ public final class Posix {
                 FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), true);
     }
 
-    private static final class ReadBlocking {
-        static final MethodHandle HANDLE = Native.errnoCall("read",
-                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), false);
-    }
 
-    private static final class WriteBlocking {
-        static final MethodHandle HANDLE = Native.errnoCall("write",
-                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), false);
-    }
 
     private static final class Recv {
         static final MethodHandle HANDLE = Native.errnoCall("recv",

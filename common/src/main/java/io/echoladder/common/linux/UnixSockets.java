@@ -85,22 +85,23 @@ public final class UnixSockets {
         }
     }
 
-    /** Connects to the Unix socket at abstract name {@code name}. */
+    /**
+     * Connects to the Unix socket at abstract name {@code name}. Through {@link Syscall}, like everything
+     * a worker does before its first echo, so that a worker links a single downcall.
+     */
     public static int connect(String name) throws IOException {
-        int fd = Posix.socket(AF_UNIX, Posix.SOCK_STREAM | Posix.SOCK_CLOEXEC, 0);
+        int fd = (int) Syscall.call(Syscall.SYS_socket, AF_UNIX, Posix.SOCK_STREAM | Posix.SOCK_CLOEXEC, 0);
+        if (fd < 0) {
+            throw Native.exception("socket", -fd);
+        }
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment address = abstractAddress(arena, name);
-            MemorySegment errno = Native.capture();
-            if ((int) Connect.HANDLE.invokeExact(errno, fd, address, (int) address.byteSize()) < 0) {
-                throw Native.exception("connect", Native.errno(errno));
+            long rc = Syscall.call(Syscall.SYS_connect, fd, address.address(), address.byteSize());
+            if (rc < 0) {
+                Syscall.call(Syscall.SYS_close, fd, 0, 0);
+                throw Native.exception("connect", (int) -rc);
             }
             return fd;
-        } catch (IOException e) {
-            Posix.close(fd);
-            throw e;
-        } catch (Throwable t) {
-            Posix.close(fd);
-            throw Native.rethrow(t);
         }
     }
 
@@ -115,18 +116,10 @@ public final class UnixSockets {
             control.set(JAVA_INT, 16, fdToSend);
             msg.set(ADDRESS, MSGHDR.byteOffset(MemoryLayout.PathElement.groupElement("msg_control")), control);
             msg.set(JAVA_LONG, MSGHDR.byteOffset(MemoryLayout.PathElement.groupElement("msg_controllen")), CMSG_SPACE_INT);
-            MemorySegment errno = Native.capture();
-            long rc;
-            do {
-                rc = (long) Sendmsg.HANDLE.invokeExact(errno, socket, msg, 0);
-            } while (rc < 0 && Native.errno(errno) == Native.EINTR);
+            long rc = Syscall.call(Syscall.SYS_sendmsg, socket, msg.address(), 0);
             if (rc < 0) {
-                throw Native.exception("sendmsg", Native.errno(errno));
+                throw Native.exception("sendmsg", (int) -rc);
             }
-        } catch (IOException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
@@ -141,13 +134,9 @@ public final class UnixSockets {
             MemorySegment control = arena.allocate(CMSG_SPACE_INT, 8);
             msg.set(ADDRESS, MSGHDR.byteOffset(MemoryLayout.PathElement.groupElement("msg_control")), control);
             msg.set(JAVA_LONG, MSGHDR.byteOffset(MemoryLayout.PathElement.groupElement("msg_controllen")), CMSG_SPACE_INT);
-            MemorySegment errno = Native.capture();
-            long rc;
-            do {
-                rc = (long) Recvmsg.HANDLE.invokeExact(errno, socket, msg, 0x40000000 /* MSG_CMSG_CLOEXEC */);
-            } while (rc < 0 && Native.errno(errno) == Native.EINTR);
+            long rc = Syscall.call(Syscall.SYS_recvmsg, socket, msg.address(), 0x40000000 /* MSG_CMSG_CLOEXEC */);
             if (rc < 0) {
-                throw Native.exception("recvmsg", Native.errno(errno));
+                throw Native.exception("recvmsg", (int) -rc);
             }
             if (rc == 0) {
                 return -1;
@@ -156,17 +145,13 @@ public final class UnixSockets {
                 throw new IOException("recvmsg: no SCM_RIGHTS descriptor in the message");
             }
             return control.get(JAVA_INT, 16);
-        } catch (IOException e) {
-            throw e;
-        } catch (Throwable t) {
-            throw Native.rethrow(t);
         }
     }
 
     /** Writes one byte (blocking). */
     public static void writeByte(int socket, byte value) throws IOException {
         try (Arena arena = Arena.ofConfined()) {
-            long rc = Posix.writeBlocking(socket, arena.allocateFrom(ValueLayout.JAVA_BYTE, value), 1);
+            long rc = Syscall.call(Syscall.SYS_write, socket, arena.allocateFrom(ValueLayout.JAVA_BYTE, value).address(), 1);
             if (rc < 0) {
                 throw Native.exception("write", (int) -rc);
             }
@@ -175,7 +160,7 @@ public final class UnixSockets {
 
     /** Reads one byte (blocking): the byte, -1 at EOF, or {@code -2} for an error. */
     public static int readByte(int socket, MemorySegment oneByte) {
-        long rc = Posix.readBlocking(socket, oneByte, 1);
+        long rc = Syscall.call(Syscall.SYS_read, socket, oneByte.address(), 1);
         return rc == 1 ? oneByte.get(ValueLayout.JAVA_BYTE, 0) & 0xff : rc == 0 ? -1 : -2;
     }
 
@@ -205,20 +190,5 @@ public final class UnixSockets {
     private static final class Bind {
         static final MethodHandle HANDLE = Native.errnoCall("bind",
                 FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT), false);
-    }
-
-    private static final class Connect {
-        static final MethodHandle HANDLE = Native.errnoCall("connect",
-                FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT), false);
-    }
-
-    private static final class Sendmsg {
-        static final MethodHandle HANDLE = Native.errnoCall("sendmsg",
-                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT), false);
-    }
-
-    private static final class Recvmsg {
-        static final MethodHandle HANDLE = Native.errnoCall("recvmsg",
-                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT), false);
     }
 }
