@@ -58,9 +58,9 @@ final class Bench {
             return targets.size() * (connections.size() + (churnConnections > 0 ? 1 : 0) + rates.size());
         }
 
-        /** A generous estimate: JVM start and stop around every point. */
+        /** An estimate: warm-up and window, plus about 1.2 s to start and stop the server (measured). */
         Duration estimate() {
-            Duration perPoint = warmup.plus(duration).plusMillis(2500);
+            Duration perPoint = warmup.plus(duration).plusMillis(1200);
             return perPoint.multipliedBy(points());
         }
     }

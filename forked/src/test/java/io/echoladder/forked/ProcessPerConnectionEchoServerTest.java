@@ -2,6 +2,7 @@ package io.echoladder.forked;
 
 import io.echoladder.client.conformance.RungConformanceSuite;
 import java.time.Duration;
+import java.util.List;
 
 class ProcessPerConnectionEchoServerTest extends RungConformanceSuite {
 
@@ -31,5 +32,11 @@ class ProcessPerConnectionEchoServerTest extends RungConformanceSuite {
     @Override
     protected int descriptorCycles() {
         return 100;
+    }
+
+    /** Case 6 sends 100 clients at once: above the default cap of 64 live children. */
+    @Override
+    protected List<String> serveArguments() {
+        return List.of("--max-connections", "128");
     }
 }
