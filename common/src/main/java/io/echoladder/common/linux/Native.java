@@ -8,7 +8,6 @@ import java.lang.foreign.StructLayout;
 import java.lang.foreign.SymbolLookup;
 import java.lang.foreign.ValueLayout;
 import java.lang.invoke.MethodHandle;
-import java.lang.invoke.VarHandle;
 
 /**
  * The plumbing of the Linux bindings: linking a libc function once, capturing errno right after the
@@ -26,7 +25,8 @@ public final class Native {
     private static final Linker LINKER = Linker.nativeLinker();
     private static final SymbolLookup LIBC = LINKER.defaultLookup();
     private static final StructLayout CAPTURE_LAYOUT = Linker.Option.captureStateLayout();
-    private static final VarHandle ERRNO = CAPTURE_LAYOUT.varHandle(StructLayout.PathElement.groupElement("errno"));
+    /** Where errno sits in the capture segment; read as a plain int (a VarHandle costs start-up time). */
+    private static final long ERRNO_OFFSET = CAPTURE_LAYOUT.byteOffset(StructLayout.PathElement.groupElement("errno"));
     private static final Linker.Option CAPTURE_ERRNO = Linker.Option.captureCallState("errno");
 
     /**
@@ -34,7 +34,9 @@ public final class Native {
      * their first argument. One per thread, allocated on first use, lives as long as the thread.
      */
     private static final ThreadLocal<MemorySegment> CAPTURE = ThreadLocal.withInitial(
-            () -> java.lang.foreign.Arena.ofAuto().allocate(CAPTURE_LAYOUT));
+            // A few bytes per thread that ever calls libc, for the life of the process: global memory,
+            // so no cleaner thread has to start for it.
+            () -> java.lang.foreign.Arena.global().allocate(CAPTURE_LAYOUT));
 
     /** errno values this project acts on, as in {@code <errno.h>} (Linux, all architectures). */
     public static final int EPERM = 1;
@@ -74,7 +76,7 @@ public final class Native {
 
     /** The errno the last call through {@code capture} left there. */
     static int errno(MemorySegment capture) {
-        return (int) ERRNO.get(capture, 0L);
+        return capture.get(ValueLayout.JAVA_INT, ERRNO_OFFSET);
     }
 
     /** The message of an errno, as {@code strerror(3)} gives it. */
