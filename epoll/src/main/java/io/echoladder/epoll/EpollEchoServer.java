@@ -18,6 +18,7 @@ import io.echoladder.common.ServerConfig;
 import io.echoladder.common.Setting;
 import io.echoladder.common.linux.EPoll;
 import io.echoladder.common.linux.Posix;
+import io.echoladder.common.linux.UnixSockets;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -47,6 +48,7 @@ public final class EpollEchoServer implements EchoServer {
     private final int epfd;
     private final int wakeFd;
     private final boolean edgeTriggered;
+    private final boolean fed;
     private final int maxConnections;
     private final long idleNanos;
     private final Arena arena = Arena.ofShared();
@@ -74,14 +76,20 @@ public final class EpollEchoServer implements EchoServer {
     }
 
     private EpollEchoServer(ServerConfig config, boolean edgeTriggered) throws IOException {
+        this(config, edgeTriggered, -1);
+    }
+
+    /** {@code fedBy >= 0}: no listener; clients arrive as descriptors passed over that Unix socket. */
+    private EpollEchoServer(ServerConfig config, boolean edgeTriggered, int fedBy) throws IOException {
         this.edgeTriggered = edgeTriggered;
         this.maxConnections = config.maxConnections();
         this.idleNanos = config.idleTimeout().toNanos();
+        this.fed = fedBy >= 0;
         this.events = EPoll.allocateEvents(arena, MAX_EVENTS);
         this.buffer = arena.allocate(READ_SIZE);
         this.ctl = EPoll.allocateEvents(arena, 1);
         try {
-            this.listener = new EpollListener(config, EPOLLIN);
+            this.listener = fed ? new EpollListener(fedBy) : new EpollListener(config, EPOLLIN);
         } catch (IOException | RuntimeException e) {
             arena.close();
             throw e;
@@ -89,6 +97,15 @@ public final class EpollEchoServer implements EchoServer {
         this.listenFd = listener.listenFd;
         this.epfd = listener.epfd;
         this.wakeFd = listener.wakeFd;
+    }
+
+    /**
+     * This loop without a listener, for a worker process (the prefork-epoll rung): its parent accepts
+     * and passes each client's descriptor over {@code unixSocket} with SCM_RIGHTS; the loop takes one per
+     * readable event and serves it like an accepted one. EOF on the socket (the parent is gone) stops it.
+     */
+    public static EchoServer fedBy(int unixSocket) throws IOException {
+        return new EpollEchoServer(ServerConfig.defaults(), false, unixSocket);
     }
 
     @Override
@@ -101,7 +118,13 @@ public final class EpollEchoServer implements EchoServer {
                 long now = idleNanos > 0 ? System.nanoTime() : 0;
                 for (int i = 0; i < n; i++) {
                     int fd = EPoll.fd(events, i);
-                    if (fd == listenFd) {
+                    if (fd == listenFd && fed) {
+                        int client = UnixSockets.receiveFd(listenFd);
+                        if (client < 0) {
+                            return; // the parent closed its end: it is gone, and so are we
+                        }
+                        adopt(client, now);
+                    } else if (fd == listenFd) {
                         acceptAll(now);
                     } else if (fd == wakeFd) {
                         return;
@@ -138,20 +161,25 @@ public final class EpollEchoServer implements EchoServer {
                 Posix.close(fd); // past the cap: the client reads EOF at once
                 continue;
             }
-            Posix.setsockopt(fd, Posix.IPPROTO_TCP, Posix.TCP_NODELAY, 1);
-            int interest = EPOLLIN | EPOLLRDHUP | (edgeTriggered ? EPOLLET : 0);
-            if (EPoll.epoll_ctl(epfd, EPOLL_CTL_ADD, fd, interest, ctl) < 0) {
-                Posix.close(fd);
-                failed++;
-                continue;
-            }
-            if (fd >= connections.length) {
-                connections = Arrays.copyOf(connections, Math.max(fd + 1, 2 * connections.length));
-            }
-            connections[fd] = new Connection(fd, interest, now);
-            live++;
-            served++;
+            adopt(fd, now);
         }
+    }
+
+    /** Registers a new non-blocking client socket with epoll and starts serving it. */
+    private void adopt(int fd, long now) throws IOException {
+        Posix.setsockopt(fd, Posix.IPPROTO_TCP, Posix.TCP_NODELAY, 1);
+        int interest = EPOLLIN | EPOLLRDHUP | (edgeTriggered ? EPOLLET : 0);
+        if (EPoll.epoll_ctl(epfd, EPOLL_CTL_ADD, fd, interest, ctl) < 0) {
+            Posix.close(fd);
+            failed++;
+            return;
+        }
+        if (fd >= connections.length) {
+            connections = Arrays.copyOf(connections, Math.max(fd + 1, 2 * connections.length));
+        }
+        connections[fd] = new Connection(fd, interest, now);
+        live++;
+        served++;
     }
 
     private void handle(Connection c, int ready, long now) {

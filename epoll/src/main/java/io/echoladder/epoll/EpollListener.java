@@ -49,6 +49,19 @@ final class EpollListener implements AutoCloseable {
         check(EPoll.epoll_ctl(epfd, EPOLL_CTL_ADD, wakeFd, EPOLLIN, ctl));
     }
 
+    /**
+     * An epoll set around a descriptor that already exists (a Unix socket descriptors arrive on, in the
+     * prefork-epoll workers) instead of a new listener.
+     */
+    EpollListener(int sourceFd) throws IOException {
+        listenFd = sourceFd;
+        epfd = EPoll.epoll_create1();
+        wakeFd = Posix.eventfd(0, Posix.EFD_NONBLOCK | Posix.EFD_CLOEXEC);
+        MemorySegment ctl = EPoll.allocateEvents(arena, 1);
+        check(EPoll.epoll_ctl(epfd, EPOLL_CTL_ADD, listenFd, EPOLLIN, ctl));
+        check(EPoll.epoll_ctl(epfd, EPOLL_CTL_ADD, wakeFd, EPOLLIN, ctl));
+    }
+
     /** Wakes every thread blocked in epoll_wait on this set; they see {@link #wakeFd} and stop. */
     synchronized void wake() {
         if (!closed) {

@@ -29,11 +29,13 @@ final class Children {
             "-XX:-UsePerfData", "-Xss512k");
 
     /**
-     * A worker's class path: only the two places its classes come from (this module and the Linux
-     * bindings), not the server's whole class path; every jar on it is opened or checked at start-up.
+     * A worker's class path: only the places its classes come from (this module, the Linux bindings,
+     * and the epoll loop the prefork-epoll workers run), not the server's whole class path; every jar on
+     * it is opened or checked at start-up.
      */
     private static final String WORKER_CLASS_PATH = String.join(java.io.File.pathSeparator,
-            location(Worker.class), location(io.echoladder.common.linux.Posix.class));
+            location(Worker.class), location(io.echoladder.common.linux.Posix.class),
+            location(io.echoladder.epoll.EpollEchoServer.class));
 
     private static String location(Class<?> type) {
         try {

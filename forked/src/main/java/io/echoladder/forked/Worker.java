@@ -15,6 +15,8 @@ import java.net.InetSocketAddress;
  * <ul>
  *   <li>{@code connection NAME}: receives one client socket (SCM_RIGHTS), echoes it, exits;
  *   <li>{@code prefork NAME}: receives the listening socket and loops: accept, echo, accept...;
+ *   <li>{@code prefork-epoll NAME}: runs the epoll rung's loop on client descriptors the parent
+ *       passes over the Unix socket;
  *   <li>{@code reuseport NAME HOST PORT}: binds its own listener on the shared port with SO_REUSEPORT,
  *       says it is ready, and loops like prefork.
  * </ul>
@@ -34,13 +36,13 @@ public final class Worker {
         try {
             run(args);
             System.exit(0);
-        } catch (IOException | RuntimeException e) {
+        } catch (Exception e) {
             System.err.println("worker: " + e.getMessage());
             System.exit(1);
         }
     }
 
-    private static void run(String[] args) throws IOException {
+    private static void run(String[] args) throws Exception {
         int parent = UnixSockets.connect(args[1]);
         MemorySegment buffer = Arena.global().allocate(BUFFER_SIZE);
         switch (args[0]) {
@@ -58,6 +60,11 @@ public final class Worker {
                 if (listener >= 0) {
                     serve(listener, parent, buffer);
                 }
+            }
+            case "prefork-epoll" -> {
+                // An epoll loop fed by the parent: each client arrives as a descriptor on our Unix socket.
+                // EOF there (the parent is gone) ends the loop, so no watcher thread is needed.
+                io.echoladder.epoll.EpollEchoServer.fedBy(parent).serve();
             }
             case "reuseport" -> {
                 exitWhenParentIsGone(parent);

@@ -54,8 +54,12 @@ final class WorkerPool {
         while (UnixSockets.readByte(child.control(), one) == Worker.ACCEPTED) {
             accepted.served(index);
         }
-        // EOF: the worker is gone (killed, crashed, or stopped by us).
-        Posix.close(child.control());
+        // EOF: the worker is gone (killed, crashed, or stopped by us). Its slot is emptied before its
+        // socket is closed, under the child's lock, so a sender never writes to a reused fd number.
+        synchronized (child) {
+            slots.compareAndSet(index, child, null);
+            Posix.close(child.control());
+        }
         child.process().onExit().join();
         if (stopping) {
             return;
@@ -66,6 +70,29 @@ final class WorkerPool {
             spawn(index);
         } catch (IOException e) {
             System.err.println(rung + ": could not replace worker-" + index + ": " + e.getMessage());
+        }
+    }
+
+    int size() {
+        return slots.length();
+    }
+
+    /** Passes {@code fd} to worker {@code index}; false if that worker is gone (or going). */
+    boolean sendFd(int index, int fd) {
+        Children.Child child = slots.get(index);
+        if (child == null) {
+            return false;
+        }
+        synchronized (child) {
+            if (slots.get(index) != child) {
+                return false;
+            }
+            try {
+                UnixSockets.sendFd(child.control(), fd, (byte) 'c');
+                return true;
+            } catch (IOException e) {
+                return false;
+            }
         }
     }
 

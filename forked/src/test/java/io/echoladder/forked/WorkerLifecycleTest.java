@@ -17,7 +17,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 class WorkerLifecycleTest {
 
     @ParameterizedTest
-    @ValueSource(strings = {"prefork", "reuseport"})
+    @ValueSource(strings = {"prefork", "prefork-epoll", "reuseport"})
     void aKilledWorkerIsReplacedAndTheOthersKeepServing(String rung) throws Exception {
         try (RungProcess server = RungProcess.start(rung, List.of("--workers", "2"))) {
             EchoCases cases = new EchoCases(server.address());
@@ -39,7 +39,7 @@ class WorkerLifecycleTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"prefork", "reuseport", "process-per-connection"})
+    @ValueSource(strings = {"prefork", "prefork-epoll", "reuseport", "process-per-connection"})
     void workersExitWhenTheParentIsKilled(String rung) throws Exception {
         try (RungProcess server = RungProcess.start(rung, List.of())) {
             EchoCases cases = new EchoCases(server.address());
