@@ -45,7 +45,7 @@ public final class BenchCommand implements Callable<Integer> {
     private Duration duration;
 
     @Option(names = "--warmup", paramLabel = "DURATION", converter = Cli.DurationConverter.class,
-            description = "Warm-up per point, not counted (default: 2s; quick: 1s).")
+            description = "Warm-up per point, not counted (default: 2s; quick: 750ms).")
     private Duration warmup;
 
     @Option(names = "--rates", split = ",", paramLabel = "R", description = "Offered loads of the open-loop scenario, msgs/s (default: 1000,10000; quick: 5000).")
@@ -141,7 +141,7 @@ public final class BenchCommand implements Callable<Integer> {
             throw LadderException.usage("--client-threads must be 1 to 64, not " + clientThreads);
         }
         Duration d = duration != null ? duration : quick ? Duration.ofSeconds(2) : Duration.ofSeconds(5);
-        Duration w = warmup != null ? warmup : quick ? Duration.ofSeconds(1) : Duration.ofSeconds(2);
+        Duration w = warmup != null ? warmup : quick ? Duration.ofMillis(750) : Duration.ofSeconds(2);
         if (d.isZero() || d.isNegative() || w.isNegative()) {
             throw LadderException.usage("--duration must be longer than zero and --warmup not negative");
         }
