@@ -77,19 +77,19 @@ public final class ServeCommand implements Callable<Integer> {
         }
 
         EchoServer server = rung.bind(config);
-        PrintStream out = System.out;
-        InetSocketAddress bound = server.localAddress();
-        out.println("listening on " + Listeners.hostPort(host, bound.getPort()));
-        out.flush();
-
         Thread main = Thread.currentThread();
         Runnable stop = () -> {
             // Runs on the JVM's signal thread: closing wakes every thread blocked on the server's sockets.
             Thread.ofPlatform().daemon().name("shutdown-limit").start(ServeCommand::exitIfStuck);
             server.close();
         };
+        // Before the "listening on" line: whoever reads it may signal us at once.
         Signal.handle(new Signal("TERM"), s -> stop.run());
         Signal.handle(new Signal("INT"), s -> stop.run());
+        PrintStream out = System.out;
+        InetSocketAddress bound = server.localAddress();
+        out.println("listening on " + Listeners.hostPort(host, bound.getPort()));
+        out.flush();
         if (!config.statsInterval().isZero()) {
             Thread.ofPlatform().daemon().name("stats").start(() -> printStatsEvery(server, config.statsInterval(), main));
         }
