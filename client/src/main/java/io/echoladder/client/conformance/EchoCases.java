@@ -23,8 +23,14 @@ import java.util.concurrent.Future;
  */
 public record EchoCases(InetSocketAddress address, Duration timeout, long seed) {
 
-    /** How long a second client waits for its echo before we conclude the server serves one at a time. */
-    public static final Duration SERVED_PROMPTLY = Duration.ofSeconds(1);
+    /**
+     * How long a second client waits for its echo before we conclude the server serves one at a time:
+     * a tenth of the reply timeout (1 s by default), so a rung allowed a longer timeout (one that starts
+     * a process per client) is also given longer to answer a second client.
+     */
+    public Duration servedPromptly() {
+        return timeout.dividedBy(10);
+    }
 
     public EchoCases(InetSocketAddress address) {
         this(address, EchoSession.REPLY_TIMEOUT, 862);
@@ -158,7 +164,7 @@ public record EchoCases(InetSocketAddress address, Duration timeout, long seed) 
             first.expect(ping);
             try (EchoSession second = connect(secondLabel)) {
                 second.send(ping);
-                if (second.poll(SERVED_PROMPTLY) == 'p') {
+                if (second.poll(servedPromptly()) == 'p') {
                     return Concurrency.CONCURRENT;
                 }
                 first.close();
