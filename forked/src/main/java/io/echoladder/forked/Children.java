@@ -166,4 +166,24 @@ final class Children {
             }
         }
     }
+
+    /**
+     * The parent's blocking accept, for the rungs whose parent accepts: the next client, or -1 once
+     * {@code closing} says the server is stopping (close() shuts the listener down, which wakes accept
+     * with an error). A client that left before it was taken, or a signal, just means: accept again.
+     */
+    static int accept(int listenFd, int flags, java.util.function.BooleanSupplier closing) throws IOException {
+        while (true) {
+            int client = Posix.accept4(listenFd, flags | Posix.SOCK_CLOEXEC);
+            if (client >= 0) {
+                return client;
+            }
+            if (closing.getAsBoolean()) {
+                return -1;
+            }
+            if (client != -io.echoladder.common.linux.Native.EINTR && client != -io.echoladder.common.linux.Native.ECONNABORTED) {
+                throw io.echoladder.common.linux.Native.exception("accept4", -client);
+            }
+        }
+    }
 }

@@ -11,7 +11,6 @@ import java.net.InetSocketAddress;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
 
 /**
  * The pre-forked server: {@code --workers N} worker processes are started up front, the parent passes
@@ -25,7 +24,6 @@ public final class PreforkEchoServer implements EchoServer {
     private final int listenFd;
     private final InetSocketAddress address;
     private final WorkerPool pool;
-    private final CountDownLatch stop = new CountDownLatch(1);
 
     private PreforkEchoServer(ServerConfig config) throws IOException {
         this.listenFd = ProcessPerConnectionEchoServer.blockingListener(config, false);
@@ -43,7 +41,7 @@ public final class PreforkEchoServer implements EchoServer {
     public void serve() throws IOException, InterruptedException {
         try {
             pool.start();
-            stop.await(); // the workers accept; this process only watches them
+            pool.awaitStopRequest(); // the workers accept; this process only watches them
         } finally {
             pool.stop();
             Posix.close(listenFd);
@@ -57,7 +55,7 @@ public final class PreforkEchoServer implements EchoServer {
 
     @Override
     public void close() {
-        stop.countDown();
+        pool.requestStop();
     }
 
     @Override

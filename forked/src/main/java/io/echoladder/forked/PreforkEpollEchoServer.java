@@ -5,7 +5,6 @@ import io.echoladder.common.RungProvider;
 import io.echoladder.common.ServerConfig;
 import io.echoladder.common.Setting;
 import io.echoladder.common.WorkerCounts;
-import io.echoladder.common.linux.Native;
 import io.echoladder.common.linux.Posix;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -44,17 +43,11 @@ public final class PreforkEpollEchoServer implements EchoServer {
         try {
             pool.start();
             for (int next = 0; ; next = (next + 1) % pool.size()) {
-                // Blocks in accept(2); close() shuts the listener down to wake it. Accepted non-blocking:
-                // the flag lives on the open socket, which the worker's epoll loop needs that way.
-                int client = Posix.accept4(listenFd, Posix.SOCK_NONBLOCK | Posix.SOCK_CLOEXEC);
+                // Blocks in accept(2). Accepted non-blocking: the flag lives on the open socket, which
+                // the worker's epoll loop needs that way.
+                int client = Children.accept(listenFd, Posix.SOCK_NONBLOCK, () -> closing);
                 if (client < 0) {
-                    if (closing) {
-                        return;
-                    }
-                    if (client == -Native.EINTR || client == -Native.ECONNABORTED) {
-                        continue;
-                    }
-                    throw Native.exception("accept4", -client);
+                    return;
                 }
                 // Round-robin; a worker being replaced is skipped, so a crash delays nobody.
                 for (int tries = 0; tries < pool.size(); tries++, next = (next + 1) % pool.size()) {

@@ -67,16 +67,10 @@ public final class ProcessPerConnectionEchoServer implements EchoServer {
     public void serve() throws IOException {
         try {
             while (true) {
-                // Blocks in accept(2); close() shuts the listener down, which wakes it with an error.
-                int client = Posix.accept4(listenFd, Posix.SOCK_CLOEXEC);
+                // Blocks in accept(2) until a client arrives, or close() stops the server.
+                int client = Children.accept(listenFd, 0, () -> closing);
                 if (client < 0) {
-                    if (closing) {
-                        return;
-                    }
-                    if (client == -Native.EINTR || client == -Native.ECONNABORTED) {
-                        continue;
-                    }
-                    throw Native.exception("accept4", -client);
+                    return;
                 }
                 if (maxConnections > 0 && live.get() >= maxConnections) {
                     Posix.close(client); // past the cap: closed at once, no process started

@@ -12,7 +12,6 @@ import java.net.InetSocketAddress;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
 
 /**
  * SO_REUSEPORT workers: {@code --workers N} child JVMs each bind a listener of their own on the same port,
@@ -24,7 +23,6 @@ public final class ReusePortEchoServer implements EchoServer {
 
     private final InetSocketAddress address;
     private final WorkerPool pool;
-    private final CountDownLatch stop = new CountDownLatch(1);
 
     private ReusePortEchoServer(ServerConfig config) throws IOException {
         // A placeholder socket in the reuseport group reserves the port (and finds it, for --port 0)
@@ -52,7 +50,7 @@ public final class ReusePortEchoServer implements EchoServer {
     @Override
     public void serve() throws InterruptedException {
         try {
-            stop.await();
+            pool.awaitStopRequest();
         } finally {
             pool.stop();
         }
@@ -65,7 +63,7 @@ public final class ReusePortEchoServer implements EchoServer {
 
     @Override
     public void close() {
-        stop.countDown();
+        pool.requestStop();
     }
 
     @Override

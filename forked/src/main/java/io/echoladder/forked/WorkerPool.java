@@ -28,6 +28,7 @@ final class WorkerPool {
     private final WorkerCounts accepted;
     private final AtomicReferenceArray<Children.Child> slots;
     private volatile boolean stopping;
+    private final java.util.concurrent.CountDownLatch stopRequested = new java.util.concurrent.CountDownLatch(1);
 
     WorkerPool(String rung, int workers, Children children, Starter starter) {
         this.rung = rung;
@@ -98,6 +99,16 @@ final class WorkerPool {
 
     WorkerCounts accepted() {
         return accepted;
+    }
+
+    /** Blocks until {@link #requestStop()}: the workers do the serving, the parent only watches them. */
+    void awaitStopRequest() throws InterruptedException {
+        stopRequested.await();
+    }
+
+    /** From the signal handler: lets {@link #awaitStopRequest()} return. */
+    void requestStop() {
+        stopRequested.countDown();
     }
 
     /** Stops replacing workers and ends them all. */
