@@ -202,32 +202,30 @@ final class BenchReport {
         return md.toString();
     }
 
+    /** A number per sweep point; negative means unknown. */
     private String sweepTable(List<String> rungs, List<Integer> counts, ToDoubleFunction<Point> value, String format,
                               boolean showErrors) {
-        StringBuilder md = new StringBuilder("| rung |");
-        counts.forEach(c -> md.append(String.format(Locale.ROOT, " %,d |", c)));
-        md.append("\n|---|").append("---:|".repeat(counts.size())).append('\n');
-        for (String rung : rungs) {
-            md.append("| `").append(rung).append("` |");
-            for (int c : counts) {
-                Optional<Point> p = sweep(rung, c);
-                if (p.isEmpty() || !p.get().ran()) {
-                    md.append(" n/a |");
-                    continue;
-                }
-                double v = value.applyAsDouble(p.get());
-                String cell = v < 0 ? "n/a" : String.format(Locale.ROOT, format, v);
-                if (showErrors && p.get().errors() > 0) {
-                    cell += " (" + p.get().errors() + " errors)";
-                }
-                md.append(' ').append(cell).append(" |");
-            }
-            md.append('\n');
-        }
-        return md.toString();
+        return sweepTable(rungs, counts, p -> {
+            double v = value.applyAsDouble(p);
+            String cell = v < 0 ? "n/a" : String.format(Locale.ROOT, format, v);
+            return showErrors && p.errors() > 0 ? cell + " (" + p.errors() + " errors)" : cell;
+        });
     }
 
+    /** Server and client CPU per message, where messages were answered. */
     private String sweepCpuTable(List<String> rungs, List<Integer> counts) {
+        return sweepTable(rungs, counts, p -> {
+            if (p.report().messages() == 0) {
+                return "n/a";
+            }
+            double server = p.serverCpuMicrosPerMessage();
+            return String.format(Locale.ROOT, "%s / %.1f",
+                    server >= 0 ? String.format(Locale.ROOT, "%.1f", server) : "n/a", p.report().cpuMicrosPerMessage());
+        });
+    }
+
+    /** A rung-by-connections table: one row per rung, one cell per sweep point that ran. */
+    private String sweepTable(List<String> rungs, List<Integer> counts, java.util.function.Function<Point, String> cell) {
         StringBuilder md = new StringBuilder("| rung |");
         counts.forEach(c -> md.append(String.format(Locale.ROOT, " %,d |", c)));
         md.append("\n|---|").append("---:|".repeat(counts.size())).append('\n');
@@ -235,13 +233,7 @@ final class BenchReport {
             md.append("| `").append(rung).append("` |");
             for (int c : counts) {
                 Optional<Point> p = sweep(rung, c);
-                if (p.isEmpty() || !p.get().ran() || p.get().report().messages() == 0) {
-                    md.append(" n/a |");
-                    continue;
-                }
-                double server = p.get().serverCpuMicrosPerMessage();
-                md.append(String.format(Locale.ROOT, " %s / %.1f |", server >= 0 ? String.format(Locale.ROOT, "%.1f", server) : "n/a",
-                        p.get().report().cpuMicrosPerMessage()));
+                md.append(' ').append(p.isPresent() && p.get().ran() ? cell.apply(p.get()) : "n/a").append(" |");
             }
             md.append('\n');
         }

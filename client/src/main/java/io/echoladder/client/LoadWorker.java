@@ -60,7 +60,6 @@ final class LoadWorker implements Runnable {
     private long quota;
     /** Messages started and not yet answered, over all slots. */
     private long inFlight;
-    private volatile boolean stopping;
 
     LoadWorker(LoadSpec spec, int index, Payloads payloads, Errors errors, long runStart, long quota) throws IOException {
         this.spec = spec;
@@ -152,7 +151,7 @@ final class LoadWorker implements Runnable {
         long nextScan = System.nanoTime();
         while (true) {
             long now = System.nanoTime();
-            if (now >= windowEnd || stopping) {
+            if (now >= windowEnd) {
                 return;
             }
             while (!wakeups.isEmpty() && wakeups.peek().wakeAt <= now) {
@@ -218,7 +217,7 @@ final class LoadWorker implements Runnable {
     }
 
     private void maybeConnect(Slot slot, long now) {
-        if (stopping || slot.finished || quota <= 0 && churn()) {
+        if (slot.finished || quota <= 0 && churn()) {
             return;
         }
         if (churn() && periodNanos > 0 && slot.exchanges >= slot.due) {
@@ -335,7 +334,7 @@ final class LoadWorker implements Runnable {
         if (churn()) {
             return slot.next == 0 && !slot.writing;
         }
-        if (stopping || quota <= 0 || slot.next >= slot.received + slot.sentAt.length) {
+        if (quota <= 0 || slot.next >= slot.received + slot.sentAt.length) {
             return false;
         }
         return periodNanos == 0 || slot.next < slot.due;
@@ -512,9 +511,4 @@ final class LoadWorker implements Runnable {
         }
     }
 
-    /** Ends the run early (from another thread): the loop returns at its next turn. */
-    void stop() {
-        stopping = true;
-        selector.wakeup();
-    }
 }

@@ -68,16 +68,11 @@ public final class RungProcess implements AutoCloseable {
 
     /** Starts {@code ./ladder serve RUNG --port 0 ARGS...} with this JVM's class path. */
     public static RungProcess start(String rung, List<String> args) throws IOException {
-        return start(rung, args, System.getProperty("java.class.path"));
-    }
-
-    /** Starts the rung with the given class path. */
-    public static RungProcess start(String rung, List<String> args, String classPath) throws IOException {
         List<String> command = new ArrayList<>();
         command.add(javaExecutable());
         command.addAll(JVM_FLAGS);
         command.add("-cp");
-        command.add(classPath);
+        command.add(System.getProperty("java.class.path"));
         command.add(SERVE_MAIN);
         command.add(rung);
         command.add("--host");

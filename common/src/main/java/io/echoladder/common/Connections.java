@@ -93,7 +93,6 @@ public final class Connections implements AutoCloseable {
             long now = System.nanoTime();
             for (Tracked tracked : open) {
                 if (now - tracked.lastActive > idleNanos) {
-                    tracked.timedOut = true;
                     idleClosed.incrementAndGet();
                     tracked.close();
                 }
@@ -105,7 +104,6 @@ public final class Connections implements AutoCloseable {
     public final class Tracked implements AutoCloseable {
         private final Closeable socket;
         private volatile long lastActive = System.nanoTime();
-        private volatile boolean timedOut;
         private volatile boolean closedHere;
 
         private Tracked(Closeable socket) {
@@ -120,10 +118,6 @@ public final class Connections implements AutoCloseable {
         /** Whether this side closed it (watchdog or shutdown): the handler's I/O error is then expected. */
         public boolean closedByServer() {
             return closedHere;
-        }
-
-        public boolean timedOut() {
-            return timedOut;
         }
 
         @Override

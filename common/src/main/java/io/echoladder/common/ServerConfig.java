@@ -24,10 +24,6 @@ public record ServerConfig(String host, int port, int workers, int maxConnection
         return new ServerConfig("127.0.0.1", 0, 0, 0, Duration.ZERO, Duration.ZERO, false, true);
     }
 
-    public boolean hasIdleTimeout() {
-        return !idleTimeout.isZero();
-    }
-
     public int workersOr(int fallback) {
         return workers > 0 ? workers : fallback;
     }

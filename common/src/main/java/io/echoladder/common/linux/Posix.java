@@ -118,10 +118,15 @@ public final class Posix {
     /** {@code int bind(int fd, const struct sockaddr *addr, socklen_t addrlen);} */
     public static void bind(int fd, InetSocketAddress address) throws IOException {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment sockaddr = sockaddr(arena, address);
-            MemorySegment errno = Native.capture();
-            int rc = (int) Bind.HANDLE.invokeExact(errno, fd, sockaddr, (int) sockaddr.byteSize());
-            if (rc < 0) {
+            bind(fd, sockaddr(arena, address));
+        }
+    }
+
+    /** {@code bind(2)} to any {@code struct sockaddr} already laid out in memory (its size is addrlen). */
+    static void bind(int fd, MemorySegment sockaddr) throws IOException {
+        MemorySegment errno = Native.capture();
+        try {
+            if ((int) Bind.HANDLE.invokeExact(errno, fd, sockaddr, (int) sockaddr.byteSize()) < 0) {
                 throw Native.exception("bind", Native.errno(errno));
             }
         } catch (IOException e) {

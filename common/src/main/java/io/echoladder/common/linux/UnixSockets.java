@@ -6,12 +6,10 @@ import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 import java.io.IOException;
 import java.lang.foreign.Arena;
-import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.MemoryLayout;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.StructLayout;
 import java.lang.foreign.ValueLayout;
-import java.lang.invoke.MethodHandle;
 import java.nio.charset.StandardCharsets;
 
 /**
@@ -69,19 +67,12 @@ public final class UnixSockets {
     public static int listen(String name) throws IOException {
         int fd = Posix.socket(AF_UNIX, Posix.SOCK_STREAM | Posix.SOCK_CLOEXEC, 0);
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment address = abstractAddress(arena, name);
-            MemorySegment errno = Native.capture();
-            if ((int) Bind.HANDLE.invokeExact(errno, fd, address, (int) address.byteSize()) < 0) {
-                throw Native.exception("bind", Native.errno(errno));
-            }
+            Posix.bind(fd, abstractAddress(arena, name));
             Posix.listen(fd, 16);
             return fd;
-        } catch (IOException e) {
+        } catch (IOException | RuntimeException e) {
             Posix.close(fd);
             throw e;
-        } catch (Throwable t) {
-            Posix.close(fd);
-            throw Native.rethrow(t);
         }
     }
 
@@ -185,10 +176,5 @@ public final class UnixSockets {
         address.set(ValueLayout.JAVA_BYTE, 2, (byte) 0); // a leading NUL: the abstract namespace
         MemorySegment.copy(bytes, 0, address, ValueLayout.JAVA_BYTE, 3, bytes.length);
         return address;
-    }
-
-    private static final class Bind {
-        static final MethodHandle HANDLE = Native.errnoCall("bind",
-                FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT), false);
     }
 }
