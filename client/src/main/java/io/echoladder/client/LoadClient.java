@@ -8,11 +8,21 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 import org.HdrHistogram.Histogram;
+import org.HdrHistogram.HistogramIterationValue;
 
 /**
  * The shared load client: {@link LoadSpec#threads()} event loops ({@link LoadWorker}) share the
  * connections, and their histograms are merged at the end. The calling thread only watches the clock:
  * it samples this process's CPU time at the edges of the measured window and prints the progress line.
+ *
+ * <p>Unanswered messages are latency, not just errors. Each enters the histogram at the run's ceiling,
+ * the longest latency the run can observe (the reply timeout in closed loop; in open loop the window
+ * plus the timeout, since latency counts from the intended send time), so that a server that leaves
+ * clients waiting can never look faster than one that answers them all. In open loop each message due
+ * in the window counts once. In closed loop nothing is due: a connection left waiting would have sent
+ * one message per round trip, so the time it waited counts as that many unanswered messages, at the
+ * median round trip of the answered ones (the idea of HdrHistogram's coordinated-omission correction).
+ * Without that, one fast connection's thousands of replies would outvote 99 silent connections.
  */
 public final class LoadClient {
 
@@ -26,6 +36,26 @@ public final class LoadClient {
      * @param progress where to print a progress line about once a second, or null
      */
     public static LoadReport run(LoadSpec spec, PrintStream progress) throws IOException, InterruptedException {
+        return run(spec, progress, Window.NONE);
+    }
+
+    /**
+     * Told when the measured window opens and closes, on the thread that watches the clock, within a
+     * millisecond of each: what the bench uses to read the server's counters over exactly the window.
+     */
+    public interface Window {
+        Window NONE = new Window() {
+        };
+
+        default void opened() {
+        }
+
+        default void closed() {
+        }
+    }
+
+    /** {@link #run(LoadSpec, PrintStream)}, telling {@code window} when the measured window opens and closes. */
+    public static LoadReport run(LoadSpec spec, PrintStream progress, Window window) throws IOException, InterruptedException {
         Payloads payloads = new Payloads(spec.seed(), spec.size());
         Errors errors = new Errors();
         long start = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(20);
@@ -43,6 +73,7 @@ public final class LoadClient {
         long windowStart = start + spec.windowStart().toNanos();
         long windowEnd = windowStart + spec.duration().toNanos();
         long cpuAtWindowStart = -1;
+        long cpuAtWindowEnd = -1;
         long nextProgress = start + TimeUnit.SECONDS.toNanos(1);
         long lastCount = 0;
         long lastAt = start;
@@ -50,18 +81,23 @@ public final class LoadClient {
             long now = System.nanoTime();
             if (cpuAtWindowStart < 0 && now >= windowStart) {
                 cpuAtWindowStart = processCpuNanos();
+                window.opened();
+            }
+            if (cpuAtWindowEnd < 0 && now >= windowEnd) {
+                cpuAtWindowEnd = processCpuNanos(); // the drain that follows is not the window's work
+                window.closed();
             }
             if (progress != null && now >= nextProgress) {
                 long count = workers.stream().mapToLong(w -> w.completed.get()).sum();
                 progress.printf(Locale.ROOT, "%5.1f s  %,12d messages  %,10.0f msgs/s  errors %d%s%n",
                         (now - start) / 1e9, count, (count - lastCount) / ((now - lastAt) / 1e9), errors.total(),
-                        now < windowStart ? "  (warm-up)" : "");
+                        now < windowStart ? "  (warm-up)" : now >= windowEnd ? "  (waiting for replies in flight)" : "");
                 progress.flush();
                 lastCount = count;
                 lastAt = now;
                 nextProgress += TimeUnit.SECONDS.toNanos(1);
             }
-            long wakeAt = cpuAtWindowStart < 0 ? windowStart : windowEnd;
+            long wakeAt = cpuAtWindowStart < 0 ? windowStart : cpuAtWindowEnd < 0 ? windowEnd : now + 100_000_000;
             if (progress != null) {
                 wakeAt = Math.min(wakeAt, nextProgress);
             }
@@ -71,31 +107,79 @@ public final class LoadClient {
         for (Thread thread : threads) {
             thread.join();
         }
+        if (cpuAtWindowStart < 0) {
+            window.opened(); // the run ended before its window began (every connection failed at once)
+        }
+        if (cpuAtWindowEnd < 0) {
+            window.closed(); // it ended early: --messages all answered, or every connection failed
+        }
         for (LoadWorker worker : workers) {
             if (worker.failure != null) {
                 throw new IOException("load thread failed: " + worker.failure, worker.failure);
             }
         }
-        long cpuAtEnd = processCpuNanos();
+        long cpuAtEnd = cpuAtWindowEnd >= 0 ? cpuAtWindowEnd : processCpuNanos();
 
-        Histogram latency = new Histogram(TimeUnit.HOURS.toNanos(1), 3);
+        Histogram answered = new Histogram(TimeUnit.HOURS.toNanos(1), 3);
         Histogram connect = new Histogram(TimeUnit.HOURS.toNanos(1), 3);
+        Histogram denied = new Histogram(TimeUnit.HOURS.toNanos(1), 3);
         long messages = 0;
         long connected = 0;
+        long unanswered = 0;
+        long oldest = 0;
         long finished = start;
+        boolean quotaDone = true;
         for (LoadWorker worker : workers) {
-            latency.add(worker.latency);
+            answered.add(worker.latency);
             connect.add(worker.connectLatency);
+            denied.add(worker.denied);
             messages += worker.windowMessages;
             connected += worker.connected;
+            unanswered += worker.unanswered;
+            oldest = Math.max(oldest, worker.oldestUnanswered);
             finished = Math.max(finished, worker.finishedAt);
+            quotaDone &= worker.quotaDone;
         }
-        long end = Math.min(windowEnd, finished);
+        // A window cut short by --messages lasted until the last reply; one whose connections all failed
+        // still lasted its full length: what was not done in it is what the server did not do.
+        long end = quotaDone ? Math.min(windowEnd, finished) : windowEnd;
         double seconds = Math.max(0, (end - windowStart) / 1e9);
         double cpuPerMessage = messages > 0 && cpuAtWindowStart >= 0
                 ? (cpuAtEnd - cpuAtWindowStart) / 1e3 / messages : 0;
+
+        long ceiling = ceilingNanos(spec);
+        long censored = spec.openLoop() ? unanswered : deniedRoundTrips(denied, answered, ceiling);
+        Histogram latency = answered.copy();
+        if (censored > 0) {
+            latency.recordValueWithCount(ceiling, censored);
+        }
         return new LoadReport(spec, connected, seconds, messages, latency, connect, errors, cpuPerMessage,
-                windowStart, Math.max(windowStart, end));
+                windowStart, Math.max(windowStart, end), new LoadReport.Unanswered(unanswered, oldest, censored, ceiling));
+    }
+
+    /**
+     * The longest latency a run can observe, where its unanswered messages are counted: the reply timeout
+     * in closed loop (a later reply is a timeout); in open loop, where latency counts from the intended
+     * send time, the window plus the timeout (due at the window's start, answered at the drain's end).
+     */
+    static long ceilingNanos(LoadSpec spec) {
+        long ceiling = spec.timeout().toNanos() + (spec.openLoop() ? spec.duration().toNanos() : 0);
+        return Math.min(ceiling, TimeUnit.HOURS.toNanos(1));
+    }
+
+    /**
+     * Closed loop: the round trips the unanswered connections were denied. Each episode of waiting
+     * counts at least once, and once per median round trip of the answered messages it lasted (once per
+     * ceiling if nothing was answered at all).
+     */
+    static long deniedRoundTrips(Histogram denied, Histogram answered, long ceiling) {
+        long roundTrip = answered.getTotalCount() > 0 ? Math.max(1, answered.getValueAtPercentile(50)) : ceiling;
+        long total = 0;
+        for (HistogramIterationValue v : denied.recordedValues()) {
+            long each = Math.max(1, Math.round((double) v.getValueIteratedTo() / roundTrip));
+            total += each * v.getCountAtValueIteratedTo();
+        }
+        return total;
     }
 
     /** CPU time of this whole process (every thread, user and system), in nanoseconds. */

@@ -18,10 +18,47 @@ import org.HdrHistogram.Histogram;
  * @param cpuMicrosPerMessage this client's own CPU time (user + system, all threads) per message in the window
  * @param windowStart       {@link System#nanoTime()} when the measured window began
  * @param windowEnd         {@link System#nanoTime()} when it ended
+ * @param unanswered        what the server left unanswered, and how it is counted in {@code latency}
  */
 public record LoadReport(LoadSpec spec, long connected, double durationSeconds, long messages, Histogram latency,
                          Histogram connect, Errors errors, double cpuMicrosPerMessage, long windowStart,
-                         long windowEnd) {
+                         long windowEnd, Unanswered unanswered) {
+
+    /**
+     * What went unanswered.
+     *
+     * @param messages       messages of the window given up on: sent (closed loop) or due (open loop)
+     * @param oldestNanos    the longest any of them had waited when the client gave up on it
+     * @param censored       latency samples that stand for unanswered messages (see {@link LoadClient}):
+     *                       recorded at the ceiling, they are lower bounds, not measurements
+     * @param ceilingNanos   the longest latency the run can observe, where they are recorded
+     */
+    public record Unanswered(long messages, long oldestNanos, long censored, long ceilingNanos) {
+        public static final Unanswered NONE = new Unanswered(0, 0, 0, 0);
+    }
+
+    /** The percentiles every output shows, with their JSON names. */
+    public static final double[] PERCENTILES = {50, 90, 99, 99.9};
+    private static final String[] PERCENTILE_KEYS = {"p50", "p90", "p99", "p999"};
+    private static final String[] PERCENTILE_LABELS = {"p50", "p90", "p99", "p99.9"};
+
+    /**
+     * Whether a percentile of {@code latency} falls among the unanswered samples: its value is then only
+     * a lower bound (the ceiling), and every output says so. {@code 100} stands for the maximum.
+     */
+    public static boolean censored(Histogram latency, long censored, double percentile) {
+        long total = latency.getTotalCount();
+        if (censored <= 0 || total == 0) {
+            return false;
+        }
+        // The rank HdrHistogram's getValueAtPercentile reads; unanswered samples are the top ones.
+        long rank = Math.max(1, (long) (percentile / 100.0 * total + 0.5));
+        return percentile >= 100 || rank > total - censored;
+    }
+
+    public boolean censored(double percentile) {
+        return censored(latency, unanswered.censored(), percentile);
+    }
 
     public double messagesPerSecond() {
         return durationSeconds > 0 ? messages / durationSeconds : 0;
@@ -32,8 +69,9 @@ public record LoadReport(LoadSpec spec, long connected, double durationSeconds, 
         return messagesPerSecond() * spec.size() / 1e6;
     }
 
+    /** Anything lost, corrupted, refused or unanswered. */
     public boolean failed() {
-        return errors.total() > 0;
+        return errors.total() > 0 || unanswered.messages() > 0;
     }
 
     /** A latency percentile in microseconds (0 when nothing was measured). */
@@ -56,9 +94,23 @@ public record LoadReport(LoadSpec spec, long connected, double durationSeconds, 
         field(json, "messages", messages);
         field(json, "msgs_per_s", num(messagesPerSecond()));
         field(json, "mb_per_s", num(megabytesPerSecond()));
-        field(json, "latency_us", "{\"p50\":" + num(us(latency, 50)) + ",\"p90\":" + num(us(latency, 90))
-                + ",\"p99\":" + num(us(latency, 99)) + ",\"p999\":" + num(us(latency, 99.9))
-                + ",\"max\":" + num(maxUs(latency)) + "}");
+        StringBuilder percentiles = new StringBuilder("{");
+        StringBuilder censoredKeys = new StringBuilder("[");
+        for (int i = 0; i < PERCENTILES.length; i++) {
+            percentiles.append(quote(PERCENTILE_KEYS[i])).append(':').append(num(percentileUs(PERCENTILES[i]))).append(',');
+            if (censored(PERCENTILES[i])) {
+                censoredKeys.append(censoredKeys.length() > 1 ? "," : "").append(quote(PERCENTILE_KEYS[i]));
+            }
+        }
+        if (censored(100)) {
+            censoredKeys.append(censoredKeys.length() > 1 ? "," : "").append(quote("max"));
+        }
+        field(json, "latency_us", percentiles.append("\"max\":").append(num(percentileUs(100))).append('}'));
+        // The samples that stand for unanswered messages, and which percentiles are only lower bounds.
+        field(json, "latency_censored", "{\"samples\":" + unanswered.censored() + ",\"of\":" + latency.getTotalCount()
+                + ",\"ceiling_us\":" + num(unanswered.ceilingNanos() / 1e3) + ",\"percentiles\":" + censoredKeys + "]}");
+        field(json, "unanswered", unanswered.messages());
+        field(json, "oldest_unanswered_ms", unanswered.messages() > 0 ? num(unanswered.oldestNanos() / 1e6) : "null");
         field(json, "connect_us", connect.getTotalCount() == 0 || spec.mode() == LoadSpec.Mode.PERSISTENT ? "null"
                 : "{\"p50\":" + num(us(connect, 50)) + ",\"p99\":" + num(us(connect, 99)) + "}");
         StringBuilder counts = new StringBuilder("{");
@@ -86,14 +138,23 @@ public record LoadReport(LoadSpec spec, long connected, double durationSeconds, 
         StringBuilder text = new StringBuilder();
         String loop = spec.openLoop()
                 ? String.format(Locale.ROOT, "open loop at %,.0f msgs/s", spec.offeredRate()) : "closed loop";
-        text.append(String.format(Locale.ROOT, "%s: %,d connections (%,d connected), %,d B messages, %s, pipeline %d, %d threads%n",
-                spec.mode().id(), spec.connections(), connected, spec.size(), loop, spec.pipeline(), spec.threads()));
+        text.append(String.format(Locale.ROOT, "%s: %,d connections (%,d connected), %,d B messages, %s, pipeline %d, %d thread%s%n",
+                spec.mode().id(), spec.connections(), connected, spec.size(), loop, spec.pipeline(), spec.threads(),
+                spec.threads() == 1 ? "" : "s"));
         text.append(String.format(Locale.ROOT, "messages     %,d in %.2f s: %,.0f msgs/s, %,.2f MB/s%n",
                 messages, durationSeconds, messagesPerSecond(), megabytesPerSecond()));
-        text.append(String.format(Locale.ROOT, "latency      p50 %s  p90 %s  p99 %s  p99.9 %s  max %s%s%n",
-                micros(us(latency, 50)), micros(us(latency, 90)), micros(us(latency, 99)),
-                micros(us(latency, 99.9)), micros(maxUs(latency)),
-                spec.openLoop() ? "  (from intended send times)" : ""));
+        StringBuilder line = new StringBuilder("latency      ");
+        for (int i = 0; i < PERCENTILES.length; i++) {
+            line.append(PERCENTILE_LABELS[i]).append(' ').append(latencyText(PERCENTILES[i])).append("  ");
+        }
+        line.append("max ").append(latencyText(100));
+        text.append(line).append(spec.openLoop() ? "  (from intended send times)" : "").append('\n');
+        if (unanswered.censored() > 0) {
+            text.append(String.format(Locale.ROOT, "unanswered   %,d messages, the oldest after %s; %,d of %,d latency samples "
+                            + "stand for them, at the %s ceiling (\u2265: a lower bound)%n", unanswered.messages(),
+                    millis(unanswered.oldestNanos()), unanswered.censored(), latency.getTotalCount(),
+                    millis(unanswered.ceilingNanos())));
+        }
         if (connect.getTotalCount() > 0 && spec.mode() != LoadSpec.Mode.PERSISTENT) {
             text.append(String.format(Locale.ROOT, "connect      p50 %s  p99 %s%n",
                     micros(us(connect, 50)), micros(us(connect, 99))));
@@ -113,8 +174,34 @@ public record LoadReport(LoadSpec spec, long connected, double durationSeconds, 
         return text.toString();
     }
 
-    private static String micros(double us) {
-        return us >= 10_000 ? String.format(Locale.ROOT, "%,.1f ms", us / 1000) : String.format(Locale.ROOT, "%,.0f us", us);
+    /** A percentile for people: its value, or {@code ≥ ceiling} when it falls among unanswered messages. */
+    public String latencyText(double percentile) {
+        return censored(percentile) ? "\u2265 " + micros(percentileUs(percentile)) : micros(percentileUs(percentile));
+    }
+
+    /**
+     * A latency percentile in microseconds ({@code 100}: the maximum); where it falls among unanswered
+     * messages, the ceiling they are counted at (exactly, not HdrHistogram's bucket around it).
+     */
+    public double percentileUs(double percentile) {
+        if (censored(percentile)) {
+            return unanswered.ceilingNanos() / 1e3;
+        }
+        return percentile >= 100 ? maxUs(latency) : us(latency, percentile);
+    }
+
+    /** Nanoseconds as {@code 850 ms} or {@code 5.0 s}. */
+    public static String millis(long nanos) {
+        return nanos >= 10_000_000_000L ? String.format(Locale.ROOT, "%,.0f s", nanos / 1e9)
+                : nanos >= 2_000_000_000L ? String.format(Locale.ROOT, "%.1f s", nanos / 1e9)
+                : String.format(Locale.ROOT, "%,.0f ms", nanos / 1e6);
+    }
+
+    /** Microseconds as {@code 709 us}, {@code 12.3 ms} or {@code 1,000 ms}. */
+    public static String micros(double us) {
+        return us >= 100_000 ? String.format(Locale.ROOT, "%,.0f ms", us / 1000)
+                : us >= 10_000 ? String.format(Locale.ROOT, "%,.1f ms", us / 1000)
+                : String.format(Locale.ROOT, "%,.0f us", us);
     }
 
     private static void field(StringBuilder json, String key, Object value) {

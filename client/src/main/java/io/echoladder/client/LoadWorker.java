@@ -26,6 +26,13 @@ import org.HdrHistogram.Histogram;
  * in churn mode. Closed loop: a slot starts its next message when a reply completes (up to
  * {@code pipeline} in flight). Open loop: message {@code m} of a slot is due at a fixed time, and its
  * latency is measured from that time, not from when it could actually be sent (coordinated omission).
+ *
+ * <p>Nothing unanswered goes unseen. When the window closes, no new message starts and the loop waits up
+ * to the timeout for the replies still in flight ("the drain"); whatever is still missing then is a
+ * timeout. Every message the window asked for and never got back is kept for the report: in open loop,
+ * each message that came due in the window and was not answered; in closed loop, where nothing is due,
+ * the time each connection spent in the window waiting on a reply that never came (or dead after its
+ * connection failed), which {@link LoadClient} turns into the round trips it was denied.
  */
 final class LoadWorker implements Runnable {
 
@@ -39,6 +46,8 @@ final class LoadWorker implements Runnable {
     private final long runStart;
     private final long windowStart;
     private final long windowEnd;
+    /** The drain's deadline: replies still in flight when the window closes may take this long. */
+    private final long drainEnd;
     private final long timeoutNanos;
     private final long periodNanos;
     private final Selector selector;
@@ -49,13 +58,28 @@ final class LoadWorker implements Runnable {
     private final List<Slot> slots = new ArrayList<>();
     private final List<Slot> open = new ArrayList<>();
 
+    /** Latency of the answered messages of the window (see {@link #complete}). */
     final Histogram latency = new Histogram(HIGHEST_LATENCY, 3);
     final Histogram connectLatency = new Histogram(HIGHEST_LATENCY, 3);
+    /**
+     * Closed loop: how long each connection that went unanswered spent so in the window, one value per
+     * episode (nanoseconds, 0 for an episode that began and ended at the window's edge).
+     */
+    final Histogram denied = new Histogram(HIGHEST_LATENCY, 3);
     /** Replies completed so far, warm-up included: read by the progress line. */
     final AtomicLong completed = new AtomicLong();
+    /** Replies completed inside the window: the throughput. */
     long windowMessages;
+    /** Messages of the window never answered: sent (closed loop) or due (open loop), then given up on. */
+    long unanswered;
+    /** The longest any of them had waited when the client gave up on it. */
+    long oldestUnanswered;
     long connected;
     long finishedAt;
+    /** Whether {@code --messages} were all answered (the run ended before its window did). */
+    boolean quotaDone;
+    /** True from the end of the window: nothing new starts, replies in flight are awaited. */
+    private boolean draining;
     /** Messages (churn: exchanges) this thread may still start; {@link Long#MAX_VALUE} without --messages. */
     private long quota;
     /** Messages started and not yet answered, over all slots. */
@@ -69,6 +93,7 @@ final class LoadWorker implements Runnable {
         this.windowStart = runStart + spec.windowStart().toNanos();
         this.windowEnd = windowStart + spec.duration().toNanos();
         this.timeoutNanos = spec.timeout().toNanos();
+        this.drainEnd = windowEnd + timeoutNanos;
         this.periodNanos = spec.openLoop() ? (long) (spec.connections() / spec.offeredRate() * 1e9) : 0;
         this.quota = quota;
         this.selector = Selector.open();
@@ -112,6 +137,8 @@ final class LoadWorker implements Runnable {
         long bytesReceived;
         /** Messages (churn: exchanges) that have come due in open loop. */
         long due;
+        /** Open loop: messages (churn: exchanges) due in the window that were answered. */
+        long answeredInWindow;
         long firstDue;
         long wakeAt;
 
@@ -129,6 +156,7 @@ final class LoadWorker implements Runnable {
     public void run() {
         try {
             loop();
+            settle(System.nanoTime());
         } catch (IOException | RuntimeException e) {
             failure = e;
         } finally {
@@ -152,20 +180,28 @@ final class LoadWorker implements Runnable {
         while (true) {
             long now = System.nanoTime();
             if (now >= windowEnd) {
-                return;
+                // The drain: nothing new starts; the replies in flight get up to the timeout.
+                draining = true;
+                if (inFlight == 0 || now >= drainEnd) {
+                    return;
+                }
             }
-            while (!wakeups.isEmpty() && wakeups.peek().wakeAt <= now) {
+            while (!draining && !wakeups.isEmpty() && wakeups.peek().wakeAt <= now) {
                 wake(wakeups.poll(), now);
             }
             if (now >= nextScan) {
                 expireTimeouts(now);
                 nextScan = now + Math.min(timeoutNanos / 4, TimeUnit.MILLISECONDS.toNanos(50));
             }
-            if (open.isEmpty() && wakeups.isEmpty() || quota <= 0 && inFlight == 0) {
-                return; // every slot has finished, or --messages are all answered
+            if (open.isEmpty() && (draining || wakeups.isEmpty())) {
+                return; // every slot has finished
             }
-            long until = Math.min(windowEnd, nextScan);
-            if (!wakeups.isEmpty()) {
+            if (quota <= 0 && inFlight == 0) {
+                quotaDone = true;
+                return; // --messages are all answered
+            }
+            long until = Math.min(draining ? drainEnd : windowEnd, nextScan);
+            if (!draining && !wakeups.isEmpty()) {
                 until = Math.min(until, wakeups.peek().wakeAt);
             }
             long wait = until - now;
@@ -181,6 +217,52 @@ final class LoadWorker implements Runnable {
                 selector.select(this::handle, TimeUnit.NANOSECONDS.toMillis(wait) + 1);
             }
         }
+    }
+
+    /**
+     * The end of the run: what is still in flight after the drain is a timeout, and in open loop every
+     * message due in the window that was not answered (given up on, never sent, or still missing) is
+     * counted, each having waited until now.
+     */
+    private void settle(long now) {
+        for (Slot slot : List.copyOf(open)) {
+            if (outstanding(slot) > 0) {
+                fail(slot, Kind.TIMEOUT, "connection " + slot.connection + ": no reply to message " + slot.received
+                        + " within " + spec.timeout().toMillis() + " ms after the window closed");
+            }
+        }
+        if (periodNanos == 0) {
+            return;
+        }
+        for (Slot slot : slots) {
+            long first = firstDueAtOrAfter(slot, windowStart);
+            long end = firstDueAtOrAfter(slot, windowEnd);
+            long missing = end - first - slot.answeredInWindow;
+            if (missing > 0) {
+                unanswered += missing;
+                // The earliest of them: messages on a connection are answered in order.
+                long earliest = churn() ? Math.max(first, slot.exchanges - (slot.channel != null ? 1 : 0))
+                        : Math.max(first, slot.received);
+                oldestUnanswered = Math.max(oldestUnanswered, now - dueAt(slot, Math.min(earliest, end - 1)));
+            }
+        }
+    }
+
+    /** The index of a slot's first message (churn: exchange) due at or after {@code time}, in open loop. */
+    private long firstDueAtOrAfter(Slot slot, long time) {
+        long index = Math.max(0, (time - slot.firstDue) / periodNanos - 1);
+        while (dueAt(slot, index) < time) {
+            index++;
+        }
+        return index;
+    }
+
+    /** Messages (churn: the exchange) started on a slot's connection and not yet answered. */
+    private long outstanding(Slot slot) {
+        if (slot.channel == null) {
+            return 0;
+        }
+        return churn() ? 1 - slot.received : slot.next + (slot.writing ? 1 : 0) - slot.received;
     }
 
     /**
@@ -217,7 +299,7 @@ final class LoadWorker implements Runnable {
     }
 
     private void maybeConnect(Slot slot, long now) {
-        if (slot.finished || quota <= 0 && churn()) {
+        if (slot.finished || quota <= 0 && churn() || draining) {
             return;
         }
         if (churn() && periodNanos > 0 && slot.exchanges >= slot.due) {
@@ -331,6 +413,9 @@ final class LoadWorker implements Runnable {
     }
 
     private boolean mayStart(Slot slot) {
+        if (draining && !churn()) {
+            return false; // the window has closed: only the replies in flight are awaited
+        }
         if (churn()) {
             return slot.next == 0 && !slot.writing;
         }
@@ -383,26 +468,41 @@ final class LoadWorker implements Runnable {
             slot.readOffset += take;
             slot.bytesReceived += take;
             if (slot.readOffset == size) {
-                complete(slot, now);
-                if (churn()) {
-                    return; // the exchange is over and this connection closed
+                if (!complete(slot, now) || churn()) {
+                    return; // the connection failed, or the exchange is over and it closed
                 }
             }
         }
         pump(slot);
     }
 
-    private void complete(Slot slot, long now) {
-        long sent;
+    /**
+     * A reply is complete and byte-exact. Its latency enters the window's histogram when the message
+     * belongs to the window: in open loop, when it was due in the window (answered at any time before the
+     * drain ends); in closed loop, when it completed after the window opened (the drain included).
+     */
+    private boolean complete(Slot slot, long now) {
+        long sentAt = churn() ? slot.connectStart : slot.sentAt[(int) (slot.received % slot.sentAt.length)];
+        if (now - (churn() ? slot.connectCalledAt : sentAt) > timeoutNanos) {
+            // Later than the timeout is a timeout, however the scan was timed: every answered latency
+            // stays under the ceiling that unanswered messages are counted at.
+            fail(slot, Kind.TIMEOUT, "connection " + slot.connection + ": reply to message " + slot.received
+                    + " took " + (now - sentAt) / 1_000_000 + " ms, more than the " + spec.timeout().toMillis()
+                    + " ms timeout");
+            return false;
+        }
         if (periodNanos > 0) {
             // Open loop: from when the message was due, however late it actually went out.
             long index = churn() ? slot.exchanges - 1 : slot.received;
-            sent = dueAt(slot, index);
-        } else {
-            sent = churn() ? slot.connectStart : slot.sentAt[(int) (slot.received % slot.sentAt.length)];
+            long due = dueAt(slot, index);
+            if (due >= windowStart && due < windowEnd) {
+                latency.recordValue(Math.max(0, Math.min(now - due, HIGHEST_LATENCY)));
+                slot.answeredInWindow++;
+            }
+        } else if (now >= windowStart) {
+            latency.recordValue(Math.max(0, Math.min(now - sentAt, HIGHEST_LATENCY)));
         }
-        if (now >= windowStart) {
-            latency.recordValue(Math.max(0, Math.min(now - sent, HIGHEST_LATENCY)));
+        if (now >= windowStart && now < windowEnd) {
             windowMessages++;
         }
         completed.lazySet(completed.get() + 1);
@@ -413,6 +513,7 @@ final class LoadWorker implements Runnable {
             close(slot); // a clean close (FIN): the server must see EOF and close its side
             maybeConnect(slot, now);
         }
+        return true;
     }
 
     private void expireTimeouts(long now) {
@@ -436,13 +537,60 @@ final class LoadWorker implements Runnable {
 
     private void fail(Slot slot, Kind kind, String description) {
         errors.record(kind, description);
-        close(slot);
+        long now = System.nanoTime();
         // A long-lived connection is not replaced; neither is a refused one (retrying a server that
         // refuses would only spin). A churn exchange that failed otherwise is followed by the next.
-        if (churn() && kind != Kind.REFUSED) {
-            maybeConnect(slot, System.nanoTime());
+        boolean replaced = churn() && kind != Kind.REFUSED && !draining;
+        if (periodNanos == 0) {
+            countDenied(slot, now, replaced);
+        } else {
+            countUnansweredBeforeWindow(slot, now);
+        }
+        close(slot);
+        if (replaced) {
+            maybeConnect(slot, now);
         } else {
             slot.finished = true;
+        }
+    }
+
+    /**
+     * Open loop: a slot gives up on the messages it has in flight. Those due in the window are counted
+     * with the window's others when the run settles; those due before it (in the warm-up) are counted
+     * here, so that the verdict sees every message that went unanswered.
+     */
+    private void countUnansweredBeforeWindow(Slot slot, long now) {
+        long first = churn() ? slot.exchanges - 1 : slot.received;
+        long last = churn() ? slot.exchanges - 1 : slot.next - (slot.writing ? 0 : 1);
+        for (long index = first; index <= last && outstanding(slot) > 0; index++) {
+            long due = dueAt(slot, index);
+            if (due < windowStart) {
+                unanswered++;
+            }
+            if (due < windowEnd) {
+                oldestUnanswered = Math.max(oldestUnanswered, now - due);
+            }
+        }
+    }
+
+    /**
+     * Closed loop: a slot gives up. The messages it had in flight are unanswered, and the connection went
+     * unanswered from the oldest of them (or from now, if none was in flight) until it is replaced, or,
+     * if it is not, until the window's end: in a closed loop a client always wants its next reply.
+     */
+    private void countDenied(Slot slot, long now, boolean replaced) {
+        long outstanding = outstanding(slot);
+        long since = now;
+        if (outstanding > 0) {
+            since = churn() ? slot.connectStart : slot.sentAt[(int) (slot.received % slot.sentAt.length)];
+            unanswered += outstanding; // in the window or not: the verdict counts every one
+            oldestUnanswered = Math.max(oldestUnanswered, now - since);
+        } else if (slot.channel != null && !slot.connected) {
+            since = slot.connectCalledAt; // a connect that failed or never completed
+        }
+        long until = replaced ? now : windowEnd;
+        if (since < windowEnd && until >= windowStart && (outstanding > 0 || !replaced)) {
+            denied.recordValue(Math.min(until, windowEnd) - Math.max(since, windowStart));
         }
     }
 
@@ -458,7 +606,7 @@ final class LoadWorker implements Runnable {
         } catch (IOException e) {
             // the descriptor is released either way
         }
-        inFlight -= churn() ? 1 - slot.received : slot.next + (slot.writing ? 1 : 0) - slot.received;
+        inFlight -= outstanding(slot);
         slot.channel = null;
         slot.key = null;
         slot.connected = false;

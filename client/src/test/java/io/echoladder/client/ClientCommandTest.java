@@ -123,10 +123,14 @@ class ClientCommandTest {
 
     @Test
     void allowErrorsStillCountsThem() throws Exception {
-        try (FaultyEchoServer server = new FaultyEchoServer(Fault.FLIP)) {
+        // The fourth 64-byte message comes back with a flipped bit; three were answered.
+        try (FaultyEchoServer server = new FaultyEchoServer(Fault.FLIP, 200)) {
             Run run = client(args(server, "--connections", "1", "--messages", "5", "--allow-errors"));
-            assertThat(run.status()).isZero();
+            assertThat(run.status()).as(run.err()).isZero();
             assertThat(run.number("mismatch")).isEqualTo(1);
+            assertThat(run.number("messages")).isEqualTo(3);
+            assertThat(run.err().strip()).matches("client: 1 message went unanswered \\(the reply timeout is 5.0 s\\); "
+                    + "the oldest waited \\d+ ms");
         }
     }
 
@@ -166,14 +170,86 @@ class ClientCommandTest {
 
     @Test
     void aServerThatFallsBehindShowsItAsLatencyInOpenLoop() throws Exception {
-        // A stalling server answers nothing; with an open loop every message still counts from its
-        // intended time, so the run reports timeouts rather than a quietly lowered rate.
+        // A stalling server answers nothing; with an open loop every message due in the window counts,
+        // unanswered, at the ceiling (window + timeout), so the run reports it as latency too.
         try (FaultyEchoServer server = new FaultyEchoServer(Fault.STALL)) {
             Run run = client(args(server, "--connections", "2", "--rate", "100", "--duration", "2s",
                     "--warmup", "0", "--timeout", "300ms"));
             assertThat(run.status()).isEqualTo(1);
             assertThat(run.number("timeout")).isPositive();
             assertThat(run.number("messages")).isZero();
+            // 100 msgs/s for 2 s: about 200 were due, none answered; each is one censored sample.
+            assertThat(run.number("unanswered")).isBetween(180.0, 220.0);
+            assertThat(run.number("samples")).isEqualTo(run.number("unanswered"));
+            assertThat(run.number("ceiling_us")).isEqualTo(2_300_000);
+            assertThat(run.out()).contains("\"percentiles\":[\"p50\",\"p90\",\"p99\",\"p999\",\"max\"]");
+            assertThat(run.number("p50")).isEqualTo(2_300_000);
+        }
+    }
+
+    @ParameterizedTest(name = "--duration {0}, --warmup {1}")
+    @CsvSource({"1s, 0", "3s, 0", "2s, 1s"})
+    void aServerThatStopsAnsweringFailsWithinDurationPlusTimeout(String duration, String warmup) throws Exception {
+        // It echoes the first 100 bytes of each connection and then never answers again.
+        try (FaultyEchoServer server = new FaultyEchoServer(Fault.WITHHOLD, 100)) {
+            Run run = client(args(server, "--connections", "4", "--size", "4096", "--duration", duration,
+                    "--warmup", warmup, "--timeout", "1s"));
+            assertThat(run.status()).as(run.out() + run.err()).isEqualTo(1);
+            assertThat(run.err().strip()).startsWith("client: no message was answered in the ")
+                    .contains(": 4 messages went unanswered (the reply timeout is 1,000 ms); the oldest waited ")
+                    .doesNotContain("\n");
+            assertThat(run.number("unanswered")).isEqualTo(4);
+            assertThat(run.number("timeout")).isEqualTo(4);
+            assertThat(run.number("oldest_unanswered_ms")).isGreaterThanOrEqualTo(1000);
+            long limit = Cli.parseDuration(duration).toMillis() + 1000 + 2000;
+            assertThat(run.millis()).as("bounded by --duration + --timeout + 2 s").isLessThan(limit);
+        }
+    }
+
+    @Test
+    void repliesStillInFlightWhenTheWindowClosesAreAwaited() throws Exception {
+        // 1 MiB messages take a while each: at the window's end some are in flight, and the drain
+        // collects them instead of dropping them unseen.
+        try (FaultyEchoServer server = new FaultyEchoServer(Fault.NONE)) {
+            Run run = client(args(server, "--connections", "4", "--size", Integer.toString(1 << 20),
+                    "--duration", "1s", "--warmup", "0"));
+            assertThat(run.status()).as(run.out() + run.err()).isZero();
+            assertThat(run.number("unanswered")).isZero();
+            assertThat(run.number("samples")).isZero();
+            assertThat(run.out()).contains("\"percentiles\":[]").contains("\"oldest_unanswered_ms\":null");
+        }
+    }
+
+    @Test
+    void clientsLeftWaitingCountAsTheSlowestLatencyNotAsMissingOnes() throws Exception {
+        // One connection at a time, like the iterative rung: 1 of 4 is served, 3 wait until they time out.
+        // Their waiting counts as the round trips they were denied, so p99 is unanswered, not fast.
+        try (FaultyEchoServer server = new FaultyEchoServer(Fault.ONE_AT_A_TIME)) {
+            Run run = client(args(server, "--connections", "4", "--duration", "2s", "--warmup", "0",
+                    "--timeout", "500ms"));
+            assertThat(run.status()).isEqualTo(1);
+            assertThat(run.number("messages")).as(run.out()).isPositive();
+            assertThat(run.number("unanswered")).isEqualTo(3);
+            assertThat(run.number("samples")).as("censored samples, against %s answered", run.number("messages"))
+                    .isGreaterThan(run.number("messages"));
+            assertThat(run.out()).contains("\"percentiles\":[\"p50\",\"p90\",\"p99\",\"p999\",\"max\"]");
+            assertThat(run.number("p99")).isEqualTo(500_000);
+
+            Run text = client("--port", Integer.toString(server.port()), "--connections", "4", "--duration", "1s",
+                    "--warmup", "0", "--timeout", "500ms", "--allow-errors");
+            assertThat(text.status()).as("--allow-errors: some messages were answered").isZero();
+            assertThat(text.out()).contains("p99 \u2265 500 ms").contains("max \u2265 500 ms")
+                    .containsPattern("unanswered   3 messages, the oldest after \\d+ ms; [0-9,]+ of [0-9,]+ latency samples");
+        }
+    }
+
+    @Test
+    void aRunThatAnsweredNothingNeverPasses() throws Exception {
+        try (FaultyEchoServer server = new FaultyEchoServer(Fault.STALL)) {
+            Run run = client(args(server, "--connections", "2", "--duration", "1s", "--warmup", "0",
+                    "--timeout", "300ms", "--allow-errors"));
+            assertThat(run.status()).isEqualTo(1);
+            assertThat(run.err()).contains("client: no message was answered in the 1,000 ms window");
         }
     }
 

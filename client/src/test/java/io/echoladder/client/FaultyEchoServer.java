@@ -11,8 +11,9 @@ import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * An in-test echo server, correct or broken on purpose, for testing that the check and the load client
- * notice each fault. Thread per connection; every connection misbehaves once its stream passes
- * {@link #FAULT_OFFSET} bytes.
+ * notice each fault. Thread per connection (or one connection at a time, for {@link Fault#ONE_AT_A_TIME});
+ * every connection misbehaves once its stream passes the fault offset ({@link #FAULT_OFFSET} unless
+ * given).
  */
 public final class FaultyEchoServer implements AutoCloseable {
 
@@ -33,15 +34,24 @@ public final class FaultyEchoServer implements AutoCloseable {
         /** Reads but never answers at all. */
         STALL,
         /** Resets the connection (SO_LINGER 0) once the fault offset is reached. */
-        RESET
+        RESET,
+        /** A correct echo, but one connection at a time, like the iterative rung: the others wait. */
+        ONE_AT_A_TIME
     }
 
     private final ServerSocket listener;
     private final Fault fault;
+    private final long faultOffset;
     private final Set<Socket> open = ConcurrentHashMap.newKeySet();
 
     public FaultyEchoServer(Fault fault) throws IOException {
+        this(fault, FAULT_OFFSET);
+    }
+
+    /** A server whose connections misbehave once their stream passes {@code faultOffset} bytes. */
+    public FaultyEchoServer(Fault fault, long faultOffset) throws IOException {
         this.fault = fault;
+        this.faultOffset = faultOffset;
         this.listener = new ServerSocket();
         listener.bind(new InetSocketAddress("127.0.0.1", 0), 1024);
         Thread.ofPlatform().daemon().name("faulty-acceptor").start(this::acceptLoop);
@@ -60,7 +70,11 @@ public final class FaultyEchoServer implements AutoCloseable {
             while (true) {
                 Socket socket = listener.accept();
                 open.add(socket);
-                Thread.ofVirtual().start(() -> serve(socket));
+                if (fault == Fault.ONE_AT_A_TIME) {
+                    serve(socket);
+                } else {
+                    Thread.ofVirtual().start(() -> serve(socket));
+                }
             }
         } catch (IOException e) {
             // closed
@@ -77,10 +91,10 @@ public final class FaultyEchoServer implements AutoCloseable {
             while ((n = in.read(buffer)) != -1) {
                 int start = 0;
                 int end = n;
-                boolean crosses = offset <= FAULT_OFFSET && FAULT_OFFSET < offset + n;
-                int at = (int) (FAULT_OFFSET - offset);
+                boolean crosses = offset <= faultOffset && faultOffset < offset + n;
+                int at = (int) Math.clamp(faultOffset - offset, Integer.MIN_VALUE, Integer.MAX_VALUE);
                 switch (fault) {
-                    case NONE -> { }
+                    case NONE, ONE_AT_A_TIME -> { }
                     case FLIP -> {
                         if (crosses) {
                             buffer[at] ^= 1;
@@ -92,16 +106,16 @@ public final class FaultyEchoServer implements AutoCloseable {
                             end = n - 1;
                         }
                     }
-                    case WITHHOLD -> end = offset >= FAULT_OFFSET ? 0 : crosses ? at : n;
+                    case WITHHOLD -> end = offset >= faultOffset ? 0 : crosses ? at : n;
                     case CLOSE_EARLY -> {
-                        if (crosses || offset > FAULT_OFFSET) {
+                        if (crosses || offset > faultOffset) {
                             out.write(buffer, 0, Math.max(0, at));
                             return;
                         }
                     }
                     case STALL -> end = 0;
                     case RESET -> {
-                        if (crosses || offset > FAULT_OFFSET) {
+                        if (crosses || offset > faultOffset) {
                             out.write(buffer, 0, Math.max(0, at));
                             socket.setSoLinger(true, 0);
                             return;
