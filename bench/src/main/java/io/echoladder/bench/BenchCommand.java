@@ -13,6 +13,8 @@ import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashSet;
+import java.util.Set;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -24,12 +26,16 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Run the whole ladder under the shared client and write a report: results.json, report.md, PNG charts.",
-                "Scenarios: a sweep of connection counts (closed loop), churn (a connection per exchange),",
-                "open-loop latency at fixed rates, and the accept distribution of the pooled rungs."})
+                "Scenarios: sweep (closed loop over connection counts), churn (a connection per exchange),",
+                "latency (open loop at steps of each rung's own closed-loop maximum: latency against offered load)."})
 public final class BenchCommand implements Callable<Integer> {
 
-    @Option(names = "--quick", description = "The short run (under 5 minutes on 2 cores): 1,10,100,1000 connections, 2 s per point.")
+    @Option(names = "--quick", description = "The short run (under 6 minutes on 2 cores): 1,10,100,1000 connections, "
+            + "0.5 s warm-up and 1 s per point, load steps 50,90,110%%.")
     private boolean quick;
+
+    @Option(names = "--scenario", split = ",", paramLabel = "NAME", description = "Run only these scenarios: sweep, churn, latency (default: all).")
+    private List<String> scenarios;
 
     @Option(names = "--rungs", split = ",", paramLabel = "ID", description = "Rungs to run (default: every rung in ./ladder list).")
     private List<String> rungs;
@@ -41,14 +47,18 @@ public final class BenchCommand implements Callable<Integer> {
     private int size;
 
     @Option(names = "--duration", paramLabel = "DURATION", converter = Cli.DurationConverter.class,
-            description = "Measured time per point (default: 5s; quick: 2s).")
+            description = "Measured time per point (default: 5s; quick: 1s).")
     private Duration duration;
 
     @Option(names = "--warmup", paramLabel = "DURATION", converter = Cli.DurationConverter.class,
-            description = "Warm-up per point, not counted (default: 2s; quick: 750ms).")
+            description = "Warm-up per point, not counted (default: 2s; quick: 500ms).")
     private Duration warmup;
 
-    @Option(names = "--rates", split = ",", paramLabel = "R", description = "Offered loads of the open-loop scenario, msgs/s (default: 1000,10000; quick: 5000).")
+    @Option(names = "--load-steps", split = ",", paramLabel = "PERCENT",
+            description = "Offered loads of the latency scenario, in %% of each rung's closed-loop maximum at 100 connections (default: 10,50,80,95,110; quick: 50,90,110).")
+    private List<Double> loadSteps;
+
+    @Option(names = "--rates", split = ",", paramLabel = "R", description = "Fixed offered loads in msgs/s for every rung instead of --load-steps.")
     private List<Double> rates;
 
     @Option(names = "--no-churn", description = "Skip the churn scenario.")
@@ -140,19 +150,43 @@ public final class BenchCommand implements Callable<Integer> {
         if (clientThreads < 1 || clientThreads > 64) {
             throw LadderException.usage("--client-threads must be 1 to 64, not " + clientThreads);
         }
-        Duration d = duration != null ? duration : quick ? Duration.ofSeconds(2) : Duration.ofSeconds(5);
-        Duration w = warmup != null ? warmup : quick ? Duration.ofMillis(750) : Duration.ofSeconds(2);
+        Duration d = duration != null ? duration : quick ? Duration.ofSeconds(1) : Duration.ofSeconds(5);
+        Duration w = warmup != null ? warmup : quick ? Duration.ofMillis(500) : Duration.ofSeconds(2);
         if (d.isZero() || d.isNegative() || w.isNegative()) {
             throw LadderException.usage("--duration must be longer than zero and --warmup not negative");
         }
-        List<Double> r = rates != null ? rates : quick ? List.of(5000.0) : List.of(1000.0, 10_000.0);
+        List<Double> r = rates != null ? rates : List.of();
         for (double rate : r) {
             if (!(rate > 0)) {
                 throw LadderException.usage("--rates must be more than 0");
             }
         }
-        return new Bench.Plan(targets, List.copyOf(counts), size, w, d, clientThreads, noChurn ? 0 : 10, 4096,
-                List.copyOf(r), 50);
+        List<Double> steps = loadSteps != null ? loadSteps : quick ? List.of(50.0, 90.0, 110.0)
+                : List.of(10.0, 50.0, 80.0, 95.0, 110.0);
+        for (double step : steps) {
+            if (!(step > 0 && step <= 1000)) {
+                throw LadderException.usage("--load-steps must be percentages above 0 and at most 1000, not " + num(step));
+            }
+        }
+        Set<String> chosen = new LinkedHashSet<>(scenarios != null ? scenarios : Bench.SCENARIOS);
+        for (String scenario : chosen) {
+            if (!Bench.SCENARIOS.contains(scenario)) {
+                throw LadderException.usage("--scenario must be one of " + String.join(", ", Bench.SCENARIOS)
+                        + ", not '" + scenario + "'");
+            }
+        }
+        if (noChurn) {
+            chosen.remove("churn");
+        }
+        if (chosen.isEmpty()) {
+            throw LadderException.usage("nothing to measure: no scenario left");
+        }
+        return new Bench.Plan(targets, chosen, List.copyOf(counts), size, w, d, clientThreads, 10, 4096,
+                steps.stream().map(s -> s / 100).toList(), List.copyOf(r), 100);
+    }
+
+    private static String num(double v) {
+        return String.format(Locale.ROOT, "%.3f", v).replaceAll("\\.?0+$", "");
     }
 
     private static Bench.Target external(String spec) {

@@ -7,20 +7,25 @@ import java.nio.file.Path;
 import java.time.ZonedDateTime;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.Function;
 import java.util.function.ToDoubleFunction;
-import org.knowm.xchart.BitmapEncoder;
-import org.knowm.xchart.CategoryChart;
-import org.knowm.xchart.CategoryChartBuilder;
-import org.knowm.xchart.XYChart;
-import org.knowm.xchart.XYChartBuilder;
-import org.knowm.xchart.style.Styler;
 
-/** Writes a bench run: results.json (every number), report.md (tables and sentences) and PNG charts. */
+/**
+ * Writes a bench run: results.json (every number), report.md (tables and sentences drawn from the data)
+ * and PNG charts ({@link Charts}).
+ *
+ * <p>Everywhere, a point where the rung left clients unanswered is marked as such and can never read as
+ * faster than one where every client was answered: its throughput cell leads with {@code ✗ N unanswered}
+ * and it is drawn at the floor of the throughput chart; a latency percentile that falls among unanswered
+ * messages reads {@code ≥ ceiling} and is drawn at the ceiling.
+ */
 final class BenchReport {
 
     /** Where the run happened. */
@@ -81,25 +86,36 @@ final class BenchReport {
                 "  \"machine\": {\"cores\": %d, \"memory_bytes\": %d, \"cpu\": %s, \"kernel\": %s, \"jdk\": %s},%n",
                 machine.cores(), machine.memoryBytes(), quote(machine.cpu()), quote(machine.kernel()), quote(machine.jdk())));
         out.append(String.format(Locale.ROOT,
-                "  \"plan\": {\"size\": %d, \"warmup_s\": %s, \"duration_s\": %s, \"client_threads\": %d},%n",
-                plan.size(), plan.warmup().toMillis() / 1000.0, plan.duration().toMillis() / 1000.0, plan.clientThreads()));
+                "  \"plan\": {\"size\": %d, \"warmup_s\": %s, \"duration_s\": %s, \"reply_timeout_s\": %s, \"client_threads\": %d},%n",
+                plan.size(), num(plan.warmup().toMillis() / 1000.0), num(plan.duration().toMillis() / 1000.0),
+                num(plan.replyTimeout().toMillis() / 1000.0), plan.clientThreads()));
         out.append("  \"points\": [\n");
         for (int i = 0; i < points.size(); i++) {
             Point p = points.get(i);
+            Point.Server s = p.server();
             out.append(String.format(Locale.ROOT,
-                    "    {\"scenario\": %s, \"rung\": %s, \"connections\": %d, \"rate\": %s, \"server\": {\"cpu_s\": %s, "
-                            + "\"cpu_us_per_msg\": %s, \"cores\": %s, \"peak_rss_bytes\": %d, \"threads\": %d, "
-                            + "\"processes\": %d, \"fds\": %d, \"served_per_worker\": %s}, \"client\": %s, \"note\": %s}%s%n",
+                    "    {\"scenario\": %s, \"rung\": %s, \"connections\": %d, \"rate\": %s, \"load\": %s, "
+                            + "\"left_clients_unanswered\": %s, \"server\": {\"cpu_s\": %s, \"cpu_us_per_msg\": %s, "
+                            + "\"cores\": %s, \"peak_rss_bytes\": %d, \"threads\": %d, \"processes\": %d, \"fds\": %d, "
+                            + "\"syscalls\": %s, \"syscalls_per_msg\": %s, \"context_switches\": %s, "
+                            + "\"context_switches_per_msg\": %s, \"counters_note\": %s, \"served_per_worker\": %s}, "
+                            + "\"client\": %s, \"note\": %s}%s%n",
                     quote(p.scenario()), quote(p.rung()), p.connections(), p.rate() > 0 ? num(p.rate()) : "null",
-                    p.serverCpuNanos() >= 0 ? num(p.serverCpuNanos() / 1e9) : "null",
-                    p.serverCpuMicrosPerMessage() >= 0 ? num(p.serverCpuMicrosPerMessage()) : "null",
-                    p.serverCores() >= 0 ? num(p.serverCores()) : "null",
-                    p.peakRss(), p.threads(), p.processes(), p.fds(),
+                    p.load() > 0 ? num(p.load()) : "null", p.leftClientsUnanswered(),
+                    s.cpuNanos() >= 0 ? num(s.cpuNanos() / 1e9) : "null", orNull(p.serverCpuMicrosPerMessage()),
+                    orNull(p.serverCores()), s.peakRss(), s.threads(), s.processes(), s.fds(),
+                    s.syscalls() >= 0 ? Long.toString(s.syscalls()) : "null", orNull(p.syscallsPerMessage()),
+                    s.contextSwitches() >= 0 ? Long.toString(s.contextSwitches()) : "null", orNull(p.switchesPerMessage()),
+                    s.countersNote() == null ? "null" : quote(s.countersNote()),
                     p.servedPerWorker() == null ? "null" : quote(p.servedPerWorker()),
                     p.ran() ? p.report().toJson() : "null",
                     p.note() == null ? "null" : quote(p.note()), i + 1 < points.size() ? "," : ""));
         }
         return out.append("  ]\n}\n").toString();
+    }
+
+    private static String orNull(double v) {
+        return v >= 0 ? num(v) : "null";
     }
 
     // ---------------------------------------------------------------- Markdown
@@ -109,12 +125,20 @@ final class BenchReport {
         md.append("# The echo ladder, measured\n\n");
         md.append("Run ").append(when.toLocalDate()).append(" on ").append(machine.words()).append(".  \n");
         md.append("Command: `").append(command).append("`  \n");
-        md.append(String.format(Locale.ROOT, "Each rung ran as a fresh process for every point; the client (%d event-loop thread%s) "
-                        + "ran in the bench's JVM with a %s s warm-up and a %s s measured window per point. "
-                        + "Figures move by 10-20%% between runs on a shared 2-core machine: compare rows of one table, "
-                        + "not runs on different days.%n%n",
+        md.append(String.format(Locale.ROOT, "Each rung ran as its own process, started once for its points; the client "
+                        + "(%d event-loop thread%s) ran in the bench's JVM with a %s s warm-up and a %s s measured window per "
+                        + "point; a reply later than %s is a timeout. Server CPU, system calls and context switches cover "
+                        + "exactly the window, summed over the server's processes. Figures move by 10-20%% between runs on a "
+                        + "shared 2-core machine: compare rows of one table, not runs on different days.%n%n",
                 plan.clientThreads(), plan.clientThreads() == 1 ? "" : "s",
-                num(plan.warmup().toMillis() / 1000.0), num(plan.duration().toMillis() / 1000.0)));
+                num(plan.warmup().toMillis() / 1000.0), num(plan.duration().toMillis() / 1000.0),
+                LoadReport.millis(plan.replyTimeout().toNanos())));
+        md.append("**Unanswered clients are the slowest result, not a missing one.** Where a rung left clients "
+                + "without a reply, its throughput cell reads `✗ N unanswered` (with what the others got in brackets) and "
+                + "the chart draws it hollow at the floor; a latency percentile that falls among the unanswered messages "
+                + "reads `≥ ceiling` and is drawn hollow at the ceiling. In closed loop a connection left waiting counts "
+                + "as the round trips it was denied (see the client's page), so one fast connection cannot outvote the "
+                + "ones it starves.\n\n");
 
         List<String> rungs = rungs();
         List<Integer> counts = plan.connections();
@@ -124,62 +148,56 @@ final class BenchReport {
         }
         md.append('\n');
 
-        md.append(String.format(Locale.ROOT, "## Throughput: messages per second, closed loop, %d B messages%n%n", plan.size()));
-        md.append(sweepTable(rungs, counts, p -> p.messagesPerSecond(), "%,.0f", true));
-        md.append(String.format(Locale.ROOT, "%nA figure with errors in brackets had connections that got no reply "
-                + "within %s s or were closed: those connections stopped, and the figure is what the rest achieved.%n%n",
-                num(plan.replyTimeout().toMillis() / 1000.0)));
-        md.append("## p99 latency, microseconds (closed loop)\n\n");
-        md.append(sweepTable(rungs, counts, p -> LoadReport.us(p.report().latency(), 99), "%,.0f", false));
-        md.append("\n## Server memory: peak RSS, MiB (all its processes)\n\n");
-        md.append(sweepTable(rungs, counts, p -> p.peakRss() / 1048576.0, "%,.0f", false));
-        md.append("\n## Server threads (all its processes)\n\n");
-        md.append(sweepTable(rungs, counts, p -> p.threads(), "%,.0f", false));
-        md.append("\n## CPU per message, microseconds: server / client\n\n");
-        md.append(sweepCpuTable(rungs, counts));
+        if (!scenario("sweep").isEmpty()) {
+            md.append(String.format(Locale.ROOT, "## Throughput: messages per second, closed loop, %d B messages%n%n", plan.size()));
+            md.append(sweepTable(rungs, counts, BenchReport::throughputCell));
+            md.append(String.format(Locale.ROOT, "%n## p99 latency (closed loop)%n%n"));
+            md.append(sweepTable(rungs, counts, p -> p.report().latencyText(99)));
+            md.append("\n## Server CPU per message, microseconds: server / client\n\n");
+            md.append(sweepTable(rungs, counts, BenchReport::cpuCell));
+            md.append("\n## System calls per message (server, all its processes)\n\n");
+            md.append(countersNote());
+            md.append(sweepTable(rungs, counts, p -> decimal(p.syscallsPerMessage(), p.server().countersNote() != null)));
+            md.append("\n## Context switches per message (server, all its processes)\n\n");
+            md.append(sweepTable(rungs, counts, p -> decimal(p.switchesPerMessage(), false)));
+            md.append("\n## Server memory: peak RSS, MiB (all its processes)\n\n");
+            md.append(sweepTable(rungs, counts, p -> p.server().peakRss() >= 0
+                    ? String.format(Locale.ROOT, "%,.0f", p.server().peakRss() / 1048576.0) : "n/a"));
+            md.append("\n## Server threads (all its processes)\n\n");
+            md.append(sweepTable(rungs, counts, p -> p.server().threads() >= 0
+                    ? String.format(Locale.ROOT, "%,d", p.server().threads()) : "n/a"));
+        }
 
         List<Point> churn = scenario("churn");
         if (!churn.isEmpty()) {
             md.append(String.format(Locale.ROOT, "%n## Churn: a fresh connection per %,d B exchange, %d at a time%n%n",
                     plan.churnSize(), plan.churnConnections()));
-            md.append("| rung | exchanges/s | server CPU per connection (us) | connect p50 (us) | connect p99 (us) | exchange p99 (us) | errors |\n");
-            md.append("|---|---:|---:|---:|---:|---:|---:|\n");
+            md.append("| rung | exchanges/s | server CPU per connection (us) | syscalls per connection | "
+                    + "context switches per connection | connect p50 | connect p99 | exchange p99 | errors |\n");
+            md.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
             for (Point p : churn) {
                 if (!p.ran()) {
-                    md.append("| `").append(p.rung()).append("` | ").append(p.note()).append(" | | | | | |\n");
+                    md.append("| `").append(p.rung()).append("` | ").append(p.note()).append(" | | | | | | | |\n");
                     continue;
                 }
-                md.append(String.format(Locale.ROOT, "| `%s` | %,.0f | %s | %,.0f | %,.0f | %,.0f | %d |%n", p.rung(),
-                        p.messagesPerSecond(), p.serverCpuMicrosPerMessage() >= 0 ? String.format(Locale.ROOT, "%,.1f", p.serverCpuMicrosPerMessage()) : "n/a",
-                        LoadReport.us(p.report().connect(), 50), LoadReport.us(p.report().connect(), 99),
-                        LoadReport.us(p.report().latency(), 99), p.errors()));
+                md.append(String.format(Locale.ROOT, "| `%s` | %s | %s | %s | %s | %s | %s | %s | %d |%n", p.rung(),
+                        throughputCell(p), decimal(p.serverCpuMicrosPerMessage(), false),
+                        decimal(p.syscallsPerMessage(), p.server().countersNote() != null), decimal(p.switchesPerMessage(), false),
+                        LoadReport.micros(LoadReport.us(p.report().connect(), 50)),
+                        LoadReport.micros(LoadReport.us(p.report().connect(), 99)), p.report().latencyText(99), p.errors()));
             }
         }
-        List<Point> latency = scenario("latency");
-        for (double rate : plan.rates()) {
-            md.append(String.format(Locale.ROOT, "%n## Open loop: %,.0f msgs/s offered over %d connections%n%n", rate,
-                    plan.rateConnections()));
-            md.append("Latency counts from each message's intended send time, so a rung that falls behind shows it here.\n\n");
-            md.append("| rung | achieved msgs/s | p50 (us) | p99 (us) | p99.9 (us) | max (us) | errors |\n");
-            md.append("|---|---:|---:|---:|---:|---:|---:|\n");
-            for (Point p : latency) {
-                if (p.rate() != rate) {
-                    continue;
-                }
-                if (!p.ran()) {
-                    md.append("| `").append(p.rung()).append("` | ").append(p.note()).append(" | | | | | |\n");
-                    continue;
-                }
-                md.append(String.format(Locale.ROOT, "| `%s` | %,.0f | %,.0f | %,.0f | %,.0f | %,.0f | %d |%n", p.rung(),
-                        p.messagesPerSecond(), LoadReport.us(p.report().latency(), 50), LoadReport.us(p.report().latency(), 99),
-                        LoadReport.us(p.report().latency(), 99.9), LoadReport.maxUs(p.report().latency()), p.errors()));
-            }
+
+        List<Point> latency = scenario("latency").stream().filter(p -> p.rate() > 0 || !p.ran()).toList();
+        if (!latency.isEmpty()) {
+            md.append(latencyTable(latency));
         }
+
         List<Point> pooled = churn.stream().filter(p -> p.servedPerWorker() != null
                 && p.servedPerWorker().split("=").length > 2).toList();
         if (!pooled.isEmpty()) {
             md.append("\n## Accept distribution (churn): connections served per worker\n\n");
-            md.append("How evenly the kernel (or the rung) spread the connections over its workers.\n\n");
+            md.append("How evenly the kernel (or the rung) spread the churn's connections over its workers.\n\n");
             md.append("| rung | per worker |\n|---|---|\n");
             for (Point p : pooled) {
                 md.append("| `").append(p.rung()).append("` | ")
@@ -190,46 +208,99 @@ final class BenchReport {
         if (!notes.isEmpty()) {
             md.append("\n## Points that did not run cleanly\n\n");
             for (Point p : notes) {
-                md.append(String.format(Locale.ROOT, "- %s `%s` at %,d connections: %s%n", p.scenario(), p.rung(),
-                        p.connections(), p.note()));
+                md.append(String.format(Locale.ROOT, "- %s `%s` at %,d connections%s: %s%n", p.scenario(), p.rung(),
+                        p.connections(), p.rate() > 0 ? String.format(Locale.ROOT, ", %,.0f msgs/s", p.rate()) : "", p.note()));
             }
         }
-        md.append("\n## Charts\n\n![throughput](throughput.png)\n\n![p99 latency](latency-p99.png)\n\n"
-                + "![server RSS](rss.png)\n\n![server CPU per message](cpu-per-message.png)\n");
-        if (!churn.isEmpty()) {
-            md.append("\n![churn: server CPU per connection](churn-cpu.png)\n");
+        md.append("\n## Charts\n\n");
+        for (String chart : chartFiles()) {
+            md.append("![").append(chart.replace(".png", "").replace('-', ' ')).append("](").append(chart).append(")\n\n");
         }
         return md.toString();
     }
 
-    /** A number per sweep point; negative means unknown. */
-    private String sweepTable(List<String> rungs, List<Integer> counts, ToDoubleFunction<Point> value, String format,
-                              boolean showErrors) {
-        return sweepTable(rungs, counts, p -> {
-            double v = value.applyAsDouble(p);
-            String cell = v < 0 ? "n/a" : String.format(Locale.ROOT, format, v);
-            return showErrors && p.errors() > 0 ? cell + " (" + p.errors() + " errors)" : cell;
-        });
+    /** Throughput, or, where clients went unanswered, that first and the rest's figure after. */
+    static String throughputCell(Point p) {
+        String rate = String.format(Locale.ROOT, "%,.0f", p.messagesPerSecond());
+        if (!p.leftClientsUnanswered()) {
+            return rate;
+        }
+        return String.format(Locale.ROOT, "✗ %,d unanswered (%s msgs/s for the rest)", p.report().unanswered().messages(), rate);
     }
 
-    /** Server and client CPU per message, where messages were answered. */
-    private String sweepCpuTable(List<String> rungs, List<Integer> counts) {
-        return sweepTable(rungs, counts, p -> {
-            if (p.report().messages() == 0) {
-                return "n/a";
+    private static String cpuCell(Point p) {
+        if (p.report().messages() == 0) {
+            return "n/a";
+        }
+        double server = p.serverCpuMicrosPerMessage();
+        return String.format(Locale.ROOT, "%s / %.1f", server >= 0 ? String.format(Locale.ROOT, "%.1f", server) : "n/a",
+                p.report().cpuMicrosPerMessage());
+    }
+
+    private static String decimal(double v, boolean perfMissing) {
+        if (v < 0) {
+            return perfMissing ? "n/a (perf unavailable)" : "n/a";
+        }
+        return String.format(Locale.ROOT, v >= 100 ? "%,.0f" : v >= 10 ? "%.1f" : "%.2f", v);
+    }
+
+    private String countersNote() {
+        Optional<String> note = points.stream().map(p -> p.server().countersNote()).filter(n -> n != null).findFirst();
+        return note.map(n -> "System calls: " + n + ".\n\n")
+                .orElse("Counted by `perf stat -e raw_syscalls:sys_enter,context-switches` over exactly the window.\n\n");
+    }
+
+    /** Latency against offered load: a row per rung, a column per step, p50 / p99 in each cell. */
+    private String latencyTable(List<Point> latency) {
+        StringBuilder md = new StringBuilder();
+        boolean steps = latency.stream().anyMatch(p -> p.load() > 0);
+        List<Double> columns = steps ? plan.loadSteps() : plan.rates();
+        md.append(String.format(Locale.ROOT, "%n## Latency against offered load: open loop, %d connections%n%n",
+                plan.rateConnections()));
+        md.append(steps ? "Each rung is offered a share of its own closed-loop maximum at this connection count, measured "
+                + "in the same run; latency counts from each message's intended send time, so queueing shows. "
+                + "Each cell: offered msgs/s, then p50 / p99.\n\n"
+                : "Latency counts from each message's intended send time. Each cell: p50 / p99.\n\n");
+        if (latency.stream().anyMatch(p -> p.ran() && p.report().clientLimited())) {
+            md.append("† The client fell behind its own schedule there: half the p99 or more is its own lag in sending "
+                    + "(client and server share two cores), so that cell says as much about the client as the server.\n\n");
+        }
+        md.append("| rung |");
+        for (double c : columns) {
+            md.append(steps ? String.format(Locale.ROOT, " %s%% |", num(c * 100)) : String.format(Locale.ROOT, " %,.0f msgs/s |", c));
+        }
+        md.append("\n|---|").append("---:|".repeat(columns.size())).append('\n');
+        for (String rung : rungs()) {
+            List<Point> row = latency.stream().filter(p -> p.rung().equals(rung)).toList();
+            if (row.isEmpty()) {
+                continue;
             }
-            double server = p.serverCpuMicrosPerMessage();
-            return String.format(Locale.ROOT, "%s / %.1f",
-                    server >= 0 ? String.format(Locale.ROOT, "%.1f", server) : "n/a", p.report().cpuMicrosPerMessage());
-        });
+            md.append("| `").append(rung).append("` |");
+            for (double c : columns) {
+                Optional<Point> p = row.stream().filter(q -> steps ? q.load() == c : q.rate() == c).findFirst();
+                if (p.isEmpty() || !p.get().ran()) {
+                    md.append(" n/a |");
+                    continue;
+                }
+                LoadReport r = p.get().report();
+                md.append(' ').append(steps ? String.format(Locale.ROOT, "%,.0f: ", p.get().rate()) : "")
+                        .append(r.latencyText(50)).append(" / ").append(r.latencyText(99))
+                        .append(r.clientLimited() ? " †" : "").append(" |");
+            }
+            md.append('\n');
+        }
+        return md.toString();
     }
 
     /** A rung-by-connections table: one row per rung, one cell per sweep point that ran. */
-    private String sweepTable(List<String> rungs, List<Integer> counts, java.util.function.Function<Point, String> cell) {
+    private String sweepTable(List<String> rungs, List<Integer> counts, Function<Point, String> cell) {
         StringBuilder md = new StringBuilder("| rung |");
         counts.forEach(c -> md.append(String.format(Locale.ROOT, " %,d |", c)));
         md.append("\n|---|").append("---:|".repeat(counts.size())).append('\n');
         for (String rung : rungs) {
+            if (scenario("sweep").stream().noneMatch(p -> p.rung().equals(rung))) {
+                continue;
+            }
             md.append("| `").append(rung).append("` |");
             for (int c : counts) {
                 Optional<Point> p = sweep(rung, c);
@@ -243,107 +314,149 @@ final class BenchReport {
     /** Plain sentences drawn from the numbers, not written in advance. */
     List<String> sentences() {
         List<String> out = new ArrayList<>();
-        int top = plan.connections().stream().filter(c -> points.stream()
-                .anyMatch(p -> p.scenario().equals("sweep") && p.connections() == c && p.ran())).max(Integer::compare).orElse(0);
-        List<Point> atTop = scenario("sweep").stream().filter(p -> p.connections() == top && p.ran()).toList();
-        Optional<Point> best = atTop.stream().filter(p -> p.errors() == 0).max(Comparator.comparingDouble(Point::messagesPerSecond));
-        Optional<Point> blocking = atTop.stream().filter(p -> p.rung().equals("blocking")).findFirst();
+        List<Point> sweep = scenario("sweep").stream().filter(Point::ran).toList();
+        int top = sweep.stream().mapToInt(Point::connections).max().orElse(0);
+        List<Point> atTop = sweep.stream().filter(p -> p.connections() == top).toList();
+        Optional<Point> best = atTop.stream().filter(p -> !p.leftClientsUnanswered())
+                .max(Comparator.comparingDouble(Point::messagesPerSecond));
         if (best.isPresent()) {
-            String sentence = String.format(Locale.ROOT, "At %,d connections the fastest rung without errors was `%s`, "
-                    + "%,.0f msgs/s", top, best.get().rung(), best.get().messagesPerSecond());
-            if (blocking.isPresent() && blocking.get().messagesPerSecond() > 0 && !best.get().rung().equals("blocking")) {
-                sentence += String.format(Locale.ROOT, ", %.1f× the blocking rung (which answered %,d of %,d connections)",
-                        best.get().messagesPerSecond() / blocking.get().messagesPerSecond(),
-                        top - Math.min(top, blocking.get().errors()), top);
+            String sentence = String.format(Locale.ROOT, "At %,d connections the fastest rung that answered every client "
+                    + "was `%s`, %,.0f msgs/s", top, best.get().rung(), best.get().messagesPerSecond());
+            List<String> starved = atTop.stream().filter(Point::leftClientsUnanswered).map(p -> "`" + p.rung() + "`").toList();
+            if (!starved.isEmpty()) {
+                sentence += "; " + String.join(", ", starved) + (starved.size() == 1 ? " left" : " left")
+                        + " clients unanswered there";
             }
             out.add(sentence + ".");
         }
-        for (Point p : scenario("sweep")) {
-            if (p.ran() && p.errors() > 0 && p.connections() == firstFailingCount(p.rung())) {
-                out.add(String.format(Locale.ROOT, "`%s` first lost connections at %,d clients: %d of them got no reply "
-                        + "or were closed (first: %s).", p.rung(), p.connections(), p.errors(),
-                        p.report().errors().firsts().values().iterator().next()));
-            }
+        for (String rung : rungs()) {
+            sweep.stream().filter(p -> p.rung().equals(rung) && p.leftClientsUnanswered())
+                    .min(Comparator.comparingInt(Point::connections))
+                    .ifPresent(p -> out.add(String.format(Locale.ROOT, "`%s` first left clients unanswered at %,d "
+                                    + "connections: %,d messages got no reply (first: %s); its p99 there is %s.", rung,
+                            p.connections(), p.report().unanswered().messages(),
+                            p.report().errors().firsts().values().stream().findFirst().orElse("no error recorded"),
+                            p.report().latencyText(99))));
         }
-        List<Point> memory = atTop.stream().filter(p -> p.peakRss() > 0).sorted(Comparator.comparingLong(Point::peakRss)).toList();
+        Optional<Point> epoll = sweep(("epoll"), 100).filter(Point::ran);
+        Optional<Point> oneshot = sweep("epoll-oneshot", 100).filter(Point::ran);
+        if (epoll.isPresent() && oneshot.isPresent() && epoll.get().syscallsPerMessage() > 0
+                && oneshot.get().syscallsPerMessage() > 0) {
+            out.add(String.format(Locale.ROOT, "At 100 connections `epoll` made %.2f system calls and %.3f context "
+                            + "switches per message, `epoll-oneshot` %.2f and %.3f: the re-arm (`epoll_ctl`) after every event, "
+                            + "and workers handing sockets to each other.", epoll.get().syscallsPerMessage(),
+                    epoll.get().switchesPerMessage(), oneshot.get().syscallsPerMessage(), oneshot.get().switchesPerMessage()));
+        }
+        List<Point> memory = atTop.stream().filter(p -> p.server().peakRss() > 0)
+                .sorted(Comparator.comparingLong(p -> p.server().peakRss())).toList();
         if (memory.size() >= 2) {
             Point low = memory.getFirst();
             Point high = memory.getLast();
             out.add(String.format(Locale.ROOT, "Holding %,d connections, `%s` used the most memory (%,d MiB, %,d threads) "
-                            + "and `%s` the least (%,d MiB, %,d threads).", top, high.rung(), high.peakRss() >> 20,
-                    high.threads(), low.rung(), low.peakRss() >> 20, low.threads()));
+                            + "and `%s` the least (%,d MiB, %,d threads).", top, high.rung(), high.server().peakRss() >> 20,
+                    high.server().threads(), low.rung(), low.server().peakRss() >> 20, low.server().threads()));
         }
         List<Point> churn = scenario("churn").stream().filter(p -> p.serverCpuMicrosPerMessage() > 0).toList();
         if (churn.size() >= 2) {
             Point cheap = churn.stream().min(Comparator.comparingDouble(Point::serverCpuMicrosPerMessage)).orElseThrow();
             Point dear = churn.stream().max(Comparator.comparingDouble(Point::serverCpuMicrosPerMessage)).orElseThrow();
-            out.add(String.format(Locale.ROOT, "A new connection cost the server %.0f us of CPU in `%s` and %.0f us in `%s`.",
+            out.add(String.format(Locale.ROOT, "A new connection cost the server %,.0f us of CPU in `%s` and %,.0f us in `%s`.",
                     dear.serverCpuMicrosPerMessage(), dear.rung(), cheap.serverCpuMicrosPerMessage(), cheap.rung()));
+        }
+        for (String rung : rungs()) {
+            List<Point> curve = scenario("latency").stream().filter(p -> p.rung().equals(rung) && p.ran() && p.load() > 0)
+                    .sorted(Comparator.comparingDouble(Point::load)).toList();
+            if (curve.size() >= 2 && !curve.getFirst().leftClientsUnanswered()) {
+                Point low = curve.getFirst();
+                Point high = curve.getLast();
+                out.add(String.format(Locale.ROOT, "`%s` at %s%% of its closed-loop maximum: p99 %s; at %s%%: p99 %s.",
+                        rung, num(low.load() * 100), low.report().latencyText(99), num(high.load() * 100),
+                        high.report().latencyText(99)));
+            }
         }
         return out;
     }
 
-    private int firstFailingCount(String rung) {
-        return scenario("sweep").stream().filter(p -> p.rung().equals(rung) && p.ran() && p.errors() > 0)
-                .mapToInt(Point::connections).min().orElse(-1);
-    }
-
     // ---------------------------------------------------------------- charts
+
+    private List<String> chartFiles() {
+        List<String> files = new ArrayList<>();
+        if (!scenario("sweep").isEmpty()) {
+            files.addAll(List.of("throughput.png", "latency-p99.png", "cpu-per-message.png", "syscalls-per-message.png", "rss.png"));
+        }
+        if (scenario("latency").stream().anyMatch(p -> p.rate() > 0)) {
+            files.addAll(List.of("latency-vs-load-p99.png", "latency-vs-load-p50.png"));
+        }
+        if (scenario("churn").stream().anyMatch(p -> p.serverCpuMicrosPerMessage() > 0)) {
+            files.add("churn-cpu.png");
+        }
+        return files;
+    }
 
     private void charts(Path dir) throws IOException {
         System.setProperty("java.awt.headless", "true");
-        xy(dir.resolve("throughput.png"), "Throughput (closed loop)", "messages/s", false, Point::messagesPerSecond);
-        xy(dir.resolve("latency-p99.png"), "p99 latency (closed loop)", "microseconds", true,
-                p -> LoadReport.us(p.report().latency(), 99));
-        xy(dir.resolve("rss.png"), "Server memory (peak RSS)", "MiB", true, p -> p.peakRss() / 1048576.0);
-        xy(dir.resolve("cpu-per-message.png"), "Server CPU per message", "microseconds", true,
-                Point::serverCpuMicrosPerMessage);
-        List<Point> churn = scenario("churn").stream().filter(p -> p.serverCpuMicrosPerMessage() > 0).toList();
-        if (!churn.isEmpty()) {
-            CategoryChart chart = new CategoryChartBuilder().width(900).height(520)
-                    .title("Churn: server CPU per connection").xAxisTitle("rung").yAxisTitle("microseconds").build();
-            chart.getStyler().setLegendVisible(false);
-            chart.getStyler().setXAxisLabelRotation(30);
-            chart.addSeries("CPU per connection", churn.stream().map(Point::rung).toList(),
-                    churn.stream().map(Point::serverCpuMicrosPerMessage).toList());
-            BitmapEncoder.saveBitmap(chart, dir.resolve("churn-cpu.png").toString(), BitmapEncoder.BitmapFormat.PNG);
+        if (!scenario("sweep").isEmpty()) {
+            String ceiling = "no reply within " + LoadReport.millis(plan.replyTimeout().toNanos());
+            Charts.draw(dir.resolve("throughput.png"), new Charts.Figure("Throughput, closed loop, "
+                    + plan.size() + " B messages", "connections", "messages/s", Charts.Unanswered.FLOOR, 0, ""),
+                    sweepLines(Point::messagesPerSecond));
+            Charts.draw(dir.resolve("latency-p99.png"), new Charts.Figure("p99 latency, closed loop", "connections",
+                    "microseconds", Charts.Unanswered.CEILING, plan.replyTimeout().toNanos() / 1e3, ceiling),
+                    sweepLines(p -> p.report().percentileUs(99), p -> p.report().censored(99)));
+            Charts.draw(dir.resolve("cpu-per-message.png"), new Charts.Figure("Server CPU per message",
+                    "connections", "microseconds", Charts.Unanswered.AS_IS, 0, ""), sweepLines(Point::serverCpuMicrosPerMessage));
+            Charts.draw(dir.resolve("syscalls-per-message.png"), new Charts.Figure("Server system calls per message",
+                    "connections", "system calls", Charts.Unanswered.AS_IS, 0, ""), sweepLines(Point::syscallsPerMessage));
+            Charts.draw(dir.resolve("rss.png"), new Charts.Figure("Server memory (peak RSS, all its processes)",
+                    "connections", "MiB", Charts.Unanswered.AS_IS, 0, ""), sweepLines(p -> p.server().peakRss() / 1048576.0));
         }
+        List<Point> latency = scenario("latency").stream().filter(p -> p.ran() && p.rate() > 0).toList();
+        if (!latency.isEmpty()) {
+            long ceiling = latency.getFirst().report().unanswered().ceilingNanos();
+            String label = "no reply by the end of the window plus " + LoadReport.millis(plan.replyTimeout().toNanos());
+            for (double percentile : new double[] {99, 50}) {
+                String name = percentile == 99 ? "p99" : "p50";
+                Charts.draw(dir.resolve("latency-vs-load-" + name + ".png"), new Charts.Figure(name
+                                + " latency against offered load, open loop, " + plan.rateConnections() + " connections",
+                                "offered messages/s", "microseconds", Charts.Unanswered.CEILING, ceiling / 1e3, label),
+                        lines(latency, Point::rate, p -> p.report().percentileUs(percentile), p -> p.report().censored(percentile),
+                                p -> p.report().clientLimited()));
+            }
+        }
+        Map<String, Double> churn = new LinkedHashMap<>();
+        scenario("churn").stream().filter(p -> p.serverCpuMicrosPerMessage() > 0)
+                .forEach(p -> churn.put(p.rung(), p.serverCpuMicrosPerMessage()));
+        Charts.bars(dir.resolve("churn-cpu.png"), "Churn: server CPU per connection", "microseconds", churn);
     }
 
-    private void xy(Path file, String title, String yTitle, boolean logY, ToDoubleFunction<Point> value) throws IOException {
-        XYChart chart = new XYChartBuilder().width(900).height(520).title(title)
-                .xAxisTitle("connections").yAxisTitle(yTitle).build();
-        chart.getStyler().setXAxisLogarithmic(true);
-        chart.getStyler().setYAxisLogarithmic(logY);
-        chart.getStyler().setLegendPosition(Styler.LegendPosition.OutsideE);
-        chart.getStyler().setMarkerSize(6);
-        chart.getStyler().setYAxisDecimalPattern("#,###.#");
-        chart.getStyler().setXAxisDecimalPattern("#,###");
-        boolean any = false;
+    /** One line per rung over the sweep; a point is unanswered where the rung left clients unanswered. */
+    private List<Charts.Line> sweepLines(ToDoubleFunction<Point> value) {
+        return sweepLines(value, Point::leftClientsUnanswered);
+    }
+
+    private List<Charts.Line> sweepLines(ToDoubleFunction<Point> value, java.util.function.Predicate<Point> unanswered) {
+        return lines(scenario("sweep").stream().filter(Point::ran).toList(), p -> p.connections(), value, unanswered,
+                p -> false);
+    }
+
+    private List<Charts.Line> lines(List<Point> of, ToDoubleFunction<Point> x, ToDoubleFunction<Point> value,
+                                    java.util.function.Predicate<Point> unanswered,
+                                    java.util.function.Predicate<Point> clientLimited) {
+        List<Charts.Line> lines = new ArrayList<>();
         for (String rung : rungs()) {
-            List<Double> xs = new ArrayList<>();
-            List<Double> ys = new ArrayList<>();
-            for (int c : plan.connections()) {
-                Optional<Point> p = sweep(rung, c);
-                if (p.isPresent() && p.get().ran()) {
-                    double v = value.applyAsDouble(p.get());
-                    if (v > 0) {
-                        xs.add((double) c);
-                        ys.add(v);
-                    }
+            List<Charts.Mark> marks = new ArrayList<>();
+            for (Point p : of) {
+                double v = value.applyAsDouble(p);
+                // A rung that answered nothing has no value of its own: it is drawn where unanswered go.
+                boolean censored = unanswered.test(p);
+                if (p.rung().equals(rung) && (v > 0 || censored)) {
+                    marks.add(new Charts.Mark(x.applyAsDouble(p), v > 0 ? v : 0, censored, clientLimited.test(p)));
                 }
             }
-            if (!xs.isEmpty()) {
-                // A rung that lost connections is measured on the ones it served: say so in the legend.
-                boolean lost = plan.connections().stream().map(c -> sweep(rung, c))
-                        .anyMatch(p -> p.isPresent() && p.get().errors() > 0);
-                chart.addSeries(lost ? rung + " (lost connections)" : rung, xs, ys);
-                any = true;
-            }
+            marks.sort(Comparator.comparingDouble(Charts.Mark::x));
+            lines.add(new Charts.Line(rung, marks));
         }
-        if (any) {
-            BitmapEncoder.saveBitmap(chart, file.toString(), BitmapEncoder.BitmapFormat.PNG);
-        }
+        return lines;
     }
 
     // ---------------------------------------------------------------- helpers

@@ -3,25 +3,43 @@ package io.echoladder.bench;
 import io.echoladder.client.LoadReport;
 
 /**
- * One measured point: a rung under one load. Server figures are -1 where there was no process of ours
- * to sample (an external server) or the point did not run; {@code note} says why a point is missing or
- * what went wrong in it, and is null for a clean run.
+ * One measured point: a rung under one load. {@code note} says why a point is missing or what went wrong
+ * in it, and is null for a clean run.
  *
- * @param scenario          sweep, churn or latency
- * @param rung              rung id (or the name of an external server)
- * @param connections       connections at once
- * @param rate              offered messages per second (open loop), 0 for closed loop
- * @param report            what the client measured, or null if the point did not run
- * @param serverCpuNanos    server CPU time (all its processes) during the measured window
- * @param peakRss           largest summed RSS of the server's processes, bytes
- * @param threads           most threads seen, summed over the server's processes
- * @param processes         most processes seen in the server's tree
- * @param fds               most open descriptors seen, summed
- * @param servedPerWorker   the server's {@code served per worker: ...} line on exit, or null
- * @param note              what happened, if not a clean run
+ * @param scenario        sweep, churn or latency
+ * @param rung            rung id (or the name of an external server)
+ * @param connections     connections at once
+ * @param rate            offered messages per second (open loop), 0 for closed loop
+ * @param load            the offered rate as a fraction of the rung's closed-loop maximum (latency
+ *                        scenario), 0 elsewhere
+ * @param report          what the client measured, or null if the point did not run
+ * @param server          what the server spent, {@link Server#NONE} where there was no process of ours
+ * @param servedPerWorker the server's {@code served per worker: ...} line, or null
+ * @param note            what happened, if not a clean run
  */
-record Point(String scenario, String rung, int connections, double rate, LoadReport report, long serverCpuNanos,
-             long peakRss, long threads, long processes, long fds, String servedPerWorker, String note) {
+record Point(String scenario, String rung, int connections, double rate, double load, LoadReport report,
+             Server server, String servedPerWorker, String note) {
+
+    /**
+     * The server's figures for the point, summed over its process tree; -1 where unknown.
+     *
+     * @param cpuNanos        CPU time (user + system) during the measured window
+     * @param peakRss         largest RSS seen, bytes
+     * @param threads         most threads seen
+     * @param processes       most processes seen
+     * @param fds             most open descriptors seen
+     * @param syscalls        system calls during the window (perf)
+     * @param contextSwitches context switches during the window (perf, or /proc)
+     * @param countersNote    why syscalls are not known (perf unavailable), or null
+     */
+    record Server(long cpuNanos, long peakRss, long threads, long processes, long fds, long syscalls,
+                  long contextSwitches, String countersNote) {
+        static final Server NONE = new Server(-1, -1, -1, -1, -1, -1, -1, null);
+    }
+
+    static Point missing(String scenario, String rung, int connections, double rate, double load, String note) {
+        return new Point(scenario, rung, connections, rate, load, null, Server.NONE, null, note);
+    }
 
     boolean ran() {
         return report != null;
@@ -35,14 +53,36 @@ record Point(String scenario, String rung, int connections, double rate, LoadRep
         return ran() ? report.errors().total() : 0;
     }
 
+    /**
+     * Whether the server left clients unanswered in the window: then none of its figures may make it
+     * look faster than a rung that answered everyone.
+     */
+    boolean leftClientsUnanswered() {
+        return ran() && report.unanswered().censored() > 0;
+    }
+
     /** Server CPU per message (churn: per connection) in microseconds, or -1 if unknown. */
     double serverCpuMicrosPerMessage() {
-        return ran() && serverCpuNanos >= 0 && report.messages() > 0 ? serverCpuNanos / 1e3 / report.messages() : -1;
+        return perMessage(server.cpuNanos() / 1e3);
+    }
+
+    /** System calls per message, or -1 if unknown. */
+    double syscallsPerMessage() {
+        return perMessage(server.syscalls());
+    }
+
+    /** Context switches per message, or -1 if unknown. */
+    double switchesPerMessage() {
+        return perMessage(server.contextSwitches());
+    }
+
+    private double perMessage(double total) {
+        return ran() && total >= 0 && report.messages() > 0 ? total / report.messages() : -1;
     }
 
     /** Cores the server kept busy during the window, or -1 if unknown. */
     double serverCores() {
-        return ran() && serverCpuNanos >= 0 && report.durationSeconds() > 0
-                ? serverCpuNanos / 1e9 / report.durationSeconds() : -1;
+        return ran() && server.cpuNanos() >= 0 && report.durationSeconds() > 0
+                ? server.cpuNanos() / 1e9 / report.durationSeconds() : -1;
     }
 }

@@ -123,6 +123,7 @@ public final class LoadClient {
         Histogram answered = new Histogram(TimeUnit.HOURS.toNanos(1), 3);
         Histogram connect = new Histogram(TimeUnit.HOURS.toNanos(1), 3);
         Histogram denied = new Histogram(TimeUnit.HOURS.toNanos(1), 3);
+        Histogram sendLag = new Histogram(TimeUnit.HOURS.toNanos(1), 3);
         long messages = 0;
         long connected = 0;
         long unanswered = 0;
@@ -133,6 +134,7 @@ public final class LoadClient {
             answered.add(worker.latency);
             connect.add(worker.connectLatency);
             denied.add(worker.denied);
+            sendLag.add(worker.sendLag);
             messages += worker.windowMessages;
             connected += worker.connected;
             unanswered += worker.unanswered;
@@ -154,7 +156,8 @@ public final class LoadClient {
             latency.recordValueWithCount(ceiling, censored);
         }
         return new LoadReport(spec, connected, seconds, messages, latency, connect, errors, cpuPerMessage,
-                windowStart, Math.max(windowStart, end), new LoadReport.Unanswered(unanswered, oldest, censored, ceiling));
+                windowStart, Math.max(windowStart, end), new LoadReport.Unanswered(unanswered, oldest, censored, ceiling),
+                sendLag);
     }
 
     /**

@@ -19,10 +19,21 @@ import org.HdrHistogram.Histogram;
  * @param windowStart       {@link System#nanoTime()} when the measured window began
  * @param windowEnd         {@link System#nanoTime()} when it ended
  * @param unanswered        what the server left unanswered, and how it is counted in {@code latency}
+ * @param sendLag           open loop: how late the client sent each message of the window against its own
+ *                          schedule, nanoseconds (empty in closed loop); its lag is part of every latency
  */
 public record LoadReport(LoadSpec spec, long connected, double durationSeconds, long messages, Histogram latency,
                          Histogram connect, Errors errors, double cpuMicrosPerMessage, long windowStart,
-                         long windowEnd, Unanswered unanswered) {
+                         long windowEnd, Unanswered unanswered, Histogram sendLag) {
+
+    /**
+     * Whether the client could not keep to its own schedule: half or more of the measured p99 is its own
+     * lateness in sending, so the figure says as much about the client as about the server.
+     */
+    public boolean clientLimited() {
+        return spec.openLoop() && sendLag.getTotalCount() > 0 && !censored(99)
+                && sendLag.getValueAtPercentile(99) * 2 >= latency.getValueAtPercentile(99);
+    }
 
     /**
      * What went unanswered.
@@ -125,6 +136,9 @@ public record LoadReport(LoadSpec spec, long connected, double durationSeconds, 
         field(json, "errors", counts.append('}').toString());
         field(json, "first_errors", firsts.append('}').toString());
         field(json, "client_cpu_us_per_msg", num(cpuMicrosPerMessage));
+        field(json, "send_lag_us", !spec.openLoop() || sendLag.getTotalCount() == 0 ? "null"
+                : "{\"p50\":" + num(us(sendLag, 50)) + ",\"p99\":" + num(us(sendLag, 99)) + ",\"client_limited\":"
+                + clientLimited() + "}");
         field(json, "rate", spec.openLoop() ? num(spec.offeredRate()) : "null");
         field(json, "pipeline", spec.pipeline());
         field(json, "threads", spec.threads());
@@ -169,6 +183,11 @@ public record LoadReport(LoadSpec spec, long connected, double durationSeconds, 
             text.append("errors       ").append(kinds).append('\n');
             errors.firsts().forEach((kind, what) -> text.append("  first ").append(kind.id()).append(": ")
                     .append(what).append('\n'));
+        }
+        if (spec.openLoop() && sendLag.getTotalCount() > 0) {
+            text.append(String.format(Locale.ROOT, "schedule     sent p50 %s  p99 %s after their intended times%s%n",
+                    micros(us(sendLag, 50)), micros(us(sendLag, 99)), clientLimited()
+                            ? " (the client's own lag: half the p99 or more; it, not the server, set the pace)" : ""));
         }
         text.append(String.format(Locale.ROOT, "client CPU   %.2f us per message%n", cpuMicrosPerMessage));
         return text.toString();

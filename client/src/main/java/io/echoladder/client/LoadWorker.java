@@ -62,6 +62,12 @@ final class LoadWorker implements Runnable {
     final Histogram latency = new Histogram(HIGHEST_LATENCY, 3);
     final Histogram connectLatency = new Histogram(HIGHEST_LATENCY, 3);
     /**
+     * Open loop: how late the client sent each message of the window, against its schedule. Its own lag
+     * is in every latency it measures; where it is a large part of them, the client, not the server, set
+     * the pace.
+     */
+    final Histogram sendLag = new Histogram(HIGHEST_LATENCY, 3);
+    /**
      * Closed loop: how long each connection that went unanswered spent so in the window, one value per
      * episode (nanoseconds, 0 for an episode that began and ended at the window's edge).
      */
@@ -139,6 +145,8 @@ final class LoadWorker implements Runnable {
         long due;
         /** Open loop: messages (churn: exchanges) due in the window that were answered. */
         long answeredInWindow;
+        /** Open loop, from the drain on: how many of its messages (exchanges) were due before the window closed. */
+        long windowDue;
         long firstDue;
         long wakeAt;
 
@@ -180,9 +188,10 @@ final class LoadWorker implements Runnable {
         while (true) {
             long now = System.nanoTime();
             if (now >= windowEnd) {
-                // The drain: nothing new starts; the replies in flight get up to the timeout.
-                draining = true;
-                if (inFlight == 0 || now >= drainEnd) {
+                if (!draining) {
+                    startDrain();
+                }
+                if (inFlight == 0 && owed() == 0 || now >= drainEnd) {
                     return;
                 }
             }
@@ -217,6 +226,46 @@ final class LoadWorker implements Runnable {
                 selector.select(this::handle, TimeUnit.NANOSECONDS.toMillis(wait) + 1);
             }
         }
+    }
+
+    /**
+     * The drain: nothing new starts, and the replies in flight get up to the timeout. In open loop the
+     * client still owes the messages that came due in the window and are not sent yet (it fell behind its
+     * schedule): they go out now, their latency counted from when they were due.
+     */
+    private void startDrain() {
+        draining = true;
+        if (periodNanos == 0) {
+            return;
+        }
+        for (Slot slot : slots) {
+            slot.windowDue = firstDueAtOrAfter(slot, windowEnd);
+            if (slot.finished) {
+                continue;
+            }
+            slot.due = Math.max(slot.due, slot.windowDue);
+            if (churn()) {
+                if (slot.channel == null) {
+                    maybeConnect(slot, System.nanoTime());
+                }
+            } else if (slot.connected) {
+                pump(slot);
+            }
+        }
+    }
+
+    /** Open loop, while draining: messages (exchanges) due in the window that are not under way yet. */
+    private long owed() {
+        if (periodNanos == 0) {
+            return 0;
+        }
+        long owed = 0;
+        for (Slot slot : slots) {
+            if (!slot.finished) {
+                owed += Math.max(0, slot.windowDue - (churn() ? slot.exchanges : slot.next));
+            }
+        }
+        return owed;
     }
 
     /**
@@ -299,8 +348,11 @@ final class LoadWorker implements Runnable {
     }
 
     private void maybeConnect(Slot slot, long now) {
-        if (slot.finished || quota <= 0 && churn() || draining) {
+        if (slot.finished || quota <= 0 && churn()) {
             return;
+        }
+        if (draining && (periodNanos == 0 || slot.exchanges >= slot.windowDue)) {
+            return; // after the window only what it already owed (open loop) is started
         }
         if (churn() && periodNanos > 0 && slot.exchanges >= slot.due) {
             return; // the next exchange is not due yet
@@ -319,6 +371,9 @@ final class LoadWorker implements Runnable {
         slot.connectCalledAt = System.nanoTime();
         slot.connectStart = churn() && periodNanos > 0
                 ? dueAt(slot, slot.exchanges - 1) : slot.connectCalledAt;
+        if (churn() && periodNanos > 0) {
+            recordLag(slot.connectStart, slot.connectCalledAt);
+        }
         try {
             SocketChannel channel = SocketChannel.open();
             slot.channel = channel;
@@ -334,6 +389,13 @@ final class LoadWorker implements Runnable {
         } catch (IOException e) {
             fail(slot, connectKind(e), "connection " + slot.connection + ": connect to " + spec.address()
                     + " failed: " + e.getMessage());
+        }
+    }
+
+    /** Open loop: how late the client itself sent a message of the window, against its schedule. */
+    private void recordLag(long due, long sentAt) {
+        if (due >= windowStart && due < windowEnd) {
+            sendLag.recordValue(Math.max(0, Math.min(sentAt - due, HIGHEST_LATENCY)));
         }
     }
 
@@ -386,7 +448,11 @@ final class LoadWorker implements Runnable {
                     }
                     slot.writing = true;
                     slot.writeOffset = 0;
-                    slot.sentAt[(int) (slot.next % slot.sentAt.length)] = System.nanoTime();
+                    long sentAt = System.nanoTime();
+                    slot.sentAt[(int) (slot.next % slot.sentAt.length)] = sentAt;
+                    if (periodNanos > 0 && !churn()) {
+                        recordLag(dueAt(slot, slot.next), sentAt);
+                    }
                     if (!churn()) {
                         quota--;
                         inFlight++;
@@ -413,7 +479,7 @@ final class LoadWorker implements Runnable {
     }
 
     private boolean mayStart(Slot slot) {
-        if (draining && !churn()) {
+        if (draining && (periodNanos == 0 && !churn())) {
             return false; // the window has closed: only the replies in flight are awaited
         }
         if (churn()) {

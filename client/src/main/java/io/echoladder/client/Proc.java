@@ -57,6 +57,30 @@ public final class Proc {
         }
     }
 
+    /**
+     * Context switches of a process, voluntary and not, summed over its live threads (each thread's
+     * /proc/PID/task/TID/status); -1 once it is gone. Threads that have exited are not in it.
+     */
+    public static long contextSwitches(long pid) {
+        try (Stream<Path> tasks = Files.list(Path.of("/proc", Long.toString(pid), "task"))) {
+            long total = 0;
+            for (Path task : tasks.toList()) {
+                try {
+                    for (String line : Files.readAllLines(task.resolve("status"))) {
+                        if (line.startsWith("voluntary_ctxt_switches:") || line.startsWith("nonvoluntary_ctxt_switches:")) {
+                            total += Long.parseLong(line.substring(line.indexOf(':') + 1).trim());
+                        }
+                    }
+                } catch (IOException | NumberFormatException e) {
+                    // that thread exited while we listed them
+                }
+            }
+            return total;
+        } catch (IOException e) {
+            return -1;
+        }
+    }
+
     /** The process and every descendant alive now. */
     public static List<ProcessHandle> tree(long pid) {
         return ProcessHandle.of(pid)

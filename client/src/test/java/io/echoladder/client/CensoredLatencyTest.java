@@ -41,7 +41,7 @@ class CensoredLatencyTest {
         latency.recordValueWithCount(250_000, 980);
         latency.recordValueWithCount(1_000 * MS, 20);
         LoadReport report = new LoadReport(spec(0), 10, 2, 980, latency, histogram(), new Errors(), 1.0, 0, 0,
-                new LoadReport.Unanswered(2, 1_003 * MS, 20, 1_000 * MS));
+                new LoadReport.Unanswered(2, 1_003 * MS, 20, 1_000 * MS), histogram());
         assertThat(report.latencyText(50)).isEqualTo("250 us");
         assertThat(report.latencyText(99)).isEqualTo("\u2265 1,000 ms");
         assertThat(report.percentileUs(99)).isEqualTo(1_000_000);
