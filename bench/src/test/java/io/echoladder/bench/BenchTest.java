@@ -4,21 +4,31 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.echoladder.common.Cli;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.ServerSocket;
+import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
 
-/** Short bench runs against two fast rungs: scheduling, /proc sampling, report and charts, bad points. */
-@Timeout(value = 180, unit = TimeUnit.SECONDS)
+/**
+ * Short bench runs against two fast rungs and two outside servers (one that refuses, one that accepts and
+ * never answers): scheduling, sampling, report and charts, bad points, and the rule that a server that
+ * leaves clients unanswered never reads as fast.
+ */
+@Timeout(value = 240, unit = TimeUnit.SECONDS)
 class BenchTest {
 
     record Run(int status, String progress, String err) {
@@ -33,48 +43,120 @@ class BenchTest {
         return new Run(status, progress.toString(StandardCharsets.UTF_8), err.toString());
     }
 
+    /** Accepts every connection and never reads from it: the slowest server there is. */
+    static final class Mute implements AutoCloseable {
+        final ServerSocket listener = new ServerSocket(0, 1000);
+        final List<Socket> held = new ArrayList<>();
+        final Thread acceptor = Thread.ofPlatform().daemon().start(() -> {
+            try {
+                while (true) {
+                    Socket s = listener.accept();
+                    synchronized (held) {
+                        held.add(s);
+                    }
+                }
+            } catch (IOException closed) {
+                // the test is over
+            }
+        });
+
+        Mute() throws IOException {
+        }
+
+        @Override
+        public void close() throws IOException {
+            listener.close();
+            synchronized (held) {
+                for (Socket s : held) {
+                    s.close();
+                }
+            }
+        }
+    }
+
     @Test
-    void writesEveryNumberTablesAndChartsForEachRungAndScenario(@TempDir Path out) throws Exception {
+    void writesEveryNumberTablesAndChartsAndNeverShowsTheUnansweredAsFast(@TempDir Path out) throws Exception {
         int closedPort;
         try (ServerSocket s = new ServerSocket(0)) {
             closedPort = s.getLocalPort();
         }
-        Run run = bench("--rungs", "epoll,thread-pool", "--connections", "1,20,30000", "--duration", "1s",
-                "--warmup", "300ms", "--rates", "500", "--also", "nobody=127.0.0.1:" + closedPort,
-                "--out", out.toString());
+        Run run;
+        try (Mute mute = new Mute()) {
+            run = bench("--rungs", "epoll,thread-pool", "--connections", "1,20,30000", "--duration", "1s",
+                    "--warmup", "300ms", "--load-steps", "50,110", "--also", "nobody=127.0.0.1:" + closedPort,
+                    "--also", "mute=127.0.0.1:" + mute.listener.getLocalPort(), "--out", out.toString());
+        }
         assertThat(run.status()).as(run.err() + run.progress()).isZero();
-        // 3 targets × (3 sweep points + churn + one rate).
-        assertThat(run.progress()).contains("bench: 15 points").contains("[15/15]");
+        // 4 targets × (3 sweep points + churn + a closed-loop base at 100 connections + two load steps).
+        assertThat(run.progress()).contains("bench: 28 points").contains("[28/28]");
 
         String json = Files.readString(out.resolve("results.json"));
         assertThat(json).contains("\"machine\": {\"cores\": ").contains("\"kernel\": ").contains("\"jdk\": ")
                 .contains("\"scenario\": \"sweep\", \"rung\": \"epoll\", \"connections\": 20")
                 .contains("\"scenario\": \"churn\", \"rung\": \"thread-pool\"")
-                .contains("\"scenario\": \"latency\", \"rung\": \"epoll\", \"connections\": 50, \"rate\": 500")
-                .contains("\"peak_rss_bytes\": ").contains("\"msgs_per_s\":").contains("\"client_cpu_us_per_msg\":");
+                .contains("\"peak_rss_bytes\": ").contains("\"msgs_per_s\":").contains("\"client_cpu_us_per_msg\":")
+                .contains("\"syscalls_per_msg\": ").contains("\"context_switches_per_msg\": ")
+                .contains("\"latency_censored\":").contains("\"send_lag_us\":");
+        // The latency steps are shares of the rung's own closed-loop maximum at 100 connections.
+        Matcher base = Pattern.compile("\"scenario\": \"latency\", \"rung\": \"epoll\", \"connections\": 100, "
+                + "\"rate\": null, \"load\": null, .*?\"msgs_per_s\":([0-9.]+)").matcher(json);
+        assertThat(base.find()).as(json).isTrue();
+        double maximum = Math.max(Bench.MINIMUM_BASE, Double.parseDouble(base.group(1)));
+        Matcher half = Pattern.compile("\"scenario\": \"latency\", \"rung\": \"epoll\", \"connections\": 100, "
+                + "\"rate\": ([0-9.]+), \"load\": 0.5,").matcher(json);
+        assertThat(half.find()).as(json).isTrue();
+        assertThat(Double.parseDouble(half.group(1))).isCloseTo(maximum / 2, org.assertj.core.data.Offset.offset(1.0));
         // The descriptor limit: recorded, not attempted.
         assertThat(json).contains("\"connections\": 30000").contains("skipped: 30000 connections need more descriptors");
-        // A pooled rung's accept distribution comes from its exit line.
+        // A pooled rung's accept distribution comes from its --stats lines.
         assertThat(json).contains("\"served_per_worker\": \"served per worker: worker-0=");
+        // The mute server left every client unanswered, at every point that ran (30,000 was skipped).
+        assertThat(json).contains("\"rung\": \"mute\"");
+        assertThat(json.lines().filter(l -> l.contains("\"rung\": \"mute\"") && l.contains("\"client\": {")))
+                .hasSize(6).allMatch(l -> l.contains("\"left_clients_unanswered\": true"), "left clients unanswered");
+        assertThat(json.lines().filter(l -> l.contains("\"rung\": \"epoll\"") && l.contains("\"scenario\": \"sweep\"")
+                && l.contains("\"client\": {"))).allMatch(l -> l.contains("\"left_clients_unanswered\": false"), "answered all");
 
         String md = Files.readString(out.resolve("report.md"));
         assertThat(md).contains("## Throughput").contains("| `epoll` |").contains("| `thread-pool` |")
-                .contains("## Churn").contains("## Open loop: 500 msgs/s").contains("## Accept distribution")
-                .contains("## Points that did not run cleanly").contains("`nobody`")
-                .contains("## What the numbers show");
-        for (String chart : new String[] {"throughput.png", "latency-p99.png", "rss.png", "cpu-per-message.png", "churn-cpu.png"}) {
+                .contains("## Churn").contains("## Latency against offered load").contains("## Accept distribution")
+                .contains("## System calls per message").contains("## Points that did not run cleanly")
+                .contains("`nobody`").contains("## What the numbers show");
+        // In every table, the mute server's row says it left clients unanswered, never a rate or a short latency.
+        String throughput = section(md, "## Throughput");
+        assertThat(row(throughput, "mute")).contains("✗ 1 unanswered").contains("✗ 20 unanswered").doesNotContain("| 0 |");
+        String p99 = section(md, "## p99 latency");
+        assertThat(row(p99, "mute")).contains("≥ 500 ms");
+        assertThat(row(p99, "epoll")).doesNotContain("≥");
+        assertThat(row(section(md, "## Latency against offered load"), "mute")).contains("≥");
+        assertThat(md).contains("`mute` first left clients unanswered at 1 connections");
+
+        for (String chart : new String[] {"throughput.png", "latency-p99.png", "rss.png", "cpu-per-message.png",
+                "syscalls-per-message.png", "latency-vs-load-p99.png", "latency-vs-load-p50.png", "churn-cpu.png"}) {
             assertThat(out.resolve(chart)).exists();
             assertThat(Files.readAllBytes(out.resolve(chart))).startsWith((byte) 0x89, (byte) 'P', (byte) 'N', (byte) 'G');
         }
     }
 
+    private static String section(String md, String heading) {
+        int start = md.indexOf(heading);
+        assertThat(start).as("section %s", heading).isNotNegative();
+        int end = md.indexOf("\n## ", start + heading.length());
+        return md.substring(start, end < 0 ? md.length() : end);
+    }
+
+    private static String row(String table, String rung) {
+        return table.lines().filter(l -> l.startsWith("| `" + rung + "` |")).findFirst()
+                .orElseThrow(() -> new AssertionError("no row for " + rung + " in\n" + table));
+    }
+
     @Test
-    void badArgumentsExitTwo() {
-        assertThat(bench("--rungs", "nope").status()).isEqualTo(2);
-        assertThat(bench("--connections", "0").status()).isEqualTo(2);
-        assertThat(bench("--also", "nonsense").status()).isEqualTo(2);
-        Run run = bench("--rates", "-5");
-        assertThat(run.status()).isEqualTo(2);
-        assertThat(run.err().strip()).doesNotContain("\n");
+    void badArgumentsExitTwoWithOneLine() {
+        for (String[] args : new String[][] {{"--rungs", "nope"}, {"--connections", "0"}, {"--also", "nonsense"},
+                {"--rates", "-5"}, {"--load-steps", "0"}, {"--scenario", "nope"}}) {
+            Run run = bench(args);
+            assertThat(run.status()).as(String.join(" ", args)).isEqualTo(2);
+            assertThat(run.err().strip()).as(String.join(" ", args)).isNotEmpty().doesNotContain("\n");
+        }
     }
 }
