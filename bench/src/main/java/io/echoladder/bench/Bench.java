@@ -25,13 +25,79 @@ import java.util.Set;
 final class Bench {
 
     /** The scenarios, by the names {@code --scenario} takes. */
-    static final List<String> SCENARIOS = List.of("sweep", "churn", "latency");
+    static final List<String> SCENARIOS = List.of("sweep", "churn", "latency", "idle", "work");
 
-    /** A server to measure: a rung we start, or an external one already listening. */
-    record Target(String name, InetSocketAddress external) {
+    /** The rungs of the idle scenario unless {@code --rungs} names others: the multiplexers and two thread models. */
+    static final List<String> IDLE_RUNGS = List.of("select", "poll", "epoll", "nio-selector", "netty-epoll",
+            "thread-per-connection", "virtual-threads");
+
+    /** glibc's {@code FD_SETSIZE}: the highest descriptor {@code select} can watch, plus one. */
+    static final int FD_SETSIZE = 1024;
+
+    /**
+     * A server to measure: a rung we start (with extra {@code serve} arguments, e.g. {@code --offload 8}),
+     * or an external one already listening.
+     *
+     * @param name      how tables and charts name it: the rung id, followed by its arguments if any
+     * @param rung      the rung id, or null for an external server
+     * @param arguments extra {@code serve} arguments
+     * @param external  the address of a server we do not start, or null
+     */
+    record Target(String name, String rung, List<String> arguments, InetSocketAddress external) {
+
+        static Target rung(String id, String... arguments) {
+            return new Target(arguments.length == 0 ? id : id + " " + String.join(" ", arguments), id,
+                    List.of(arguments), null);
+        }
+
+        static Target outside(String name, InetSocketAddress address) {
+            return new Target(name, null, List.of(), address);
+        }
+
         boolean isRung() {
             return external == null;
         }
+    }
+
+    /**
+     * The idle scenario: {@code active} connections echo in a closed loop while {@code counts} more stay
+     * open and silent, one count per point.
+     */
+    record Idle(List<Target> targets, List<Integer> counts, int active) {
+        static final Idle NONE = new Idle(List.of(), List.of(), 0);
+
+        /** Descriptors a rung's JVM holds besides its clients (jars, its listener, its poller): room left under FD_SETSIZE. */
+        static final int JVM_DESCRIPTORS = 64;
+
+        /**
+         * The counts a target runs. {@code select} runs those that fit under {@code FD_SETSIZE} with the active
+         * connections; if any does not, the most that fits, and then the first count past it as it is: there
+         * the rung closes new clients, and the point shows what that costs them. Higher counts would only
+         * repeat it.
+         */
+        List<Integer> counts(Target target) {
+            if (!"select".equals(target.rung())) {
+                return counts;
+            }
+            int fits = FD_SETSIZE - active - JVM_DESCRIPTORS;
+            List<Integer> run = new ArrayList<>(counts.stream().filter(n -> n <= fits).toList());
+            counts.stream().filter(n -> n > fits).min(Integer::compare).ifPresent(past -> {
+                if (!run.contains(fits)) {
+                    run.add(fits);
+                }
+                run.add(past);
+            });
+            return run;
+        }
+
+        int points() {
+            return targets.stream().mapToInt(t -> counts(t).size()).sum();
+        }
+    }
+
+    /** The work scenario: each target started once per {@code --work} kind, {@code connections} in a closed loop. */
+    record Work(List<Target> targets, List<String> kinds, int connections) {
+        static final Work NONE = new Work(List.of(), List.of(), 0);
     }
 
     /**
@@ -50,10 +116,12 @@ final class Bench {
      *                         closed-loop maximum at {@code rateConnections} (used unless {@code rates})
      * @param rates            fixed offered loads in msgs/s instead of steps (empty: use the steps)
      * @param rateConnections  connections of the latency scenario
+     * @param idle             the idle scenario
+     * @param work             the work scenario
      */
     record Plan(List<Target> targets, Set<String> scenarios, List<Integer> connections, int size, Duration warmup,
                 Duration duration, int clientThreads, int churnConnections, int churnSize, List<Double> loadSteps,
-                List<Double> rates, int rateConnections) {
+                List<Double> rates, int rateConnections, Idle idle, Work work) {
 
         /**
          * A reply slower than this is a timeout: at most half the window, so a connection the server never
@@ -77,13 +145,28 @@ final class Bench {
             int perTarget = (runs("sweep") ? connections.size() : 0) + (runs("churn") ? 1 : 0)
                     + (runs("latency") ? (rates.isEmpty() ? loadSteps.size() : rates.size()) : 0)
                     + (latencyNeedsBase() ? 1 : 0);
-            return targets.size() * perTarget;
+            int idlePoints = runs("idle") ? idle.points() : 0;
+            int workPoints = runs("work") ? work.targets().size() * work.kinds().size() : 0;
+            return targets.size() * perTarget + idlePoints + workPoints;
         }
 
-        /** An estimate: warm-up, window and settling per point, plus starting and stopping each server. */
+        /** How many servers the run starts. */
+        int servers() {
+            return (perTargetScenarios() ? targets.size() : 0) + (runs("idle") ? idle.targets().size() : 0)
+                    + (runs("work") ? work.targets().size() * work.kinds().size() : 0);
+        }
+
+        private boolean perTargetScenarios() {
+            return runs("sweep") || runs("churn") || runs("latency");
+        }
+
+        /** An estimate: warm-up, window and settling per point, plus starting, warming and stopping each server. */
         Duration estimate() {
-            Duration perPoint = warmup.plus(duration).plusMillis(150);
-            return perPoint.multipliedBy(points()).plus(Duration.ofMillis(1500).multipliedBy(targets.size()));
+            Duration perPoint = warmup.plus(duration).plusMillis(500);
+            long idleConnections = runs("idle") ? idle.targets().stream()
+                    .mapToLong(t -> idle.counts(t).stream().mapToLong(n -> n).sum()).sum() : 0;
+            return perPoint.multipliedBy(points()).plus(warmup.plusMillis(1500).multipliedBy(servers()))
+                    .plusMillis(idleConnections / 5); // idle connections open at about 5,000 a second
         }
     }
 
@@ -100,10 +183,89 @@ final class Bench {
 
     List<Point> run() throws InterruptedException {
         List<Point> points = new ArrayList<>();
-        for (Target target : plan.targets()) {
-            points.addAll(target(target));
+        if (plan.perTargetScenarios()) {
+            for (Target target : plan.targets()) {
+                points.addAll(target(target));
+            }
+        }
+        if (plan.runs("idle")) {
+            for (Target target : plan.idle().targets()) {
+                points.addAll(idle(target));
+            }
+        }
+        if (plan.runs("work")) {
+            for (String kind : plan.work().kinds()) {
+                for (Target target : plan.work().targets()) {
+                    points.add(work(target, kind));
+                }
+            }
         }
         return points;
+    }
+
+    /** The idle scenario for one rung: a point per count of silent connections, opened before it and closed after. */
+    private List<Point> idle(Target target) throws InterruptedException {
+        List<Point> points = new ArrayList<>();
+        List<Load> loads = plan.idle().counts(target).stream()
+                .map(n -> new Load("idle", plan.idle().active(), n, null, 0, 0)).toList();
+        Server server;
+        try {
+            server = Server.start(target, List.of());
+        } catch (IOException e) {
+            for (Load load : loads) {
+                done++;
+                points.add(Point.missing(load, target.name(), "server did not start: " + e.getMessage()));
+            }
+            return points;
+        }
+        try (server) {
+            warmUp(server);
+            for (Load load : loads) {
+                points.add(point(server, load));
+            }
+        }
+        return points;
+    }
+
+    /** The work scenario for one target and one kind of work: a server of its own, started with {@code --work KIND}. */
+    private Point work(Target target, String kind) throws InterruptedException {
+        Load load = new Load("work", plan.work().connections(), 0, kind, 0, 0);
+        Server server;
+        try {
+            server = Server.start(target, List.of("--work", kind));
+        } catch (IOException e) {
+            done++;
+            return Point.missing(load, target.name(), "server did not start: " + e.getMessage());
+        }
+        try (server) {
+            warmUp(server);
+            return point(server, load);
+        }
+    }
+
+    /**
+     * What one point asks of a server.
+     *
+     * @param scenario    one of {@link #SCENARIOS}
+     * @param connections connections at once (churn: exchanges at once)
+     * @param idle        silent connections held open beside them (idle scenario), else 0
+     * @param work        the server's {@code --work} (work scenario), else null
+     * @param rate        offered msgs/s (open loop), 0 for closed loop
+     * @param load        the offered rate as a share of the rung's closed-loop maximum, else 0
+     */
+    record Load(String scenario, int connections, int idle, String work, double rate, double load) {
+
+        static Load closed(String scenario, int connections) {
+            return new Load(scenario, connections, 0, null, 0, 0);
+        }
+
+        static Load open(int connections, double rate, double load) {
+            return new Load("latency", connections, 0, null, rate, load);
+        }
+
+        LoadSpec.Mode mode() {
+            return scenario.equals("churn") ? LoadSpec.Mode.CHURN : LoadSpec.Mode.PERSISTENT;
+        }
     }
 
     /** Every point of one server, against one process of it. */
@@ -111,12 +273,11 @@ final class Bench {
         List<Point> points = new ArrayList<>();
         Server server;
         try {
-            server = Server.start(target);
+            server = Server.start(target, List.of());
         } catch (IOException e) {
-            for (Planned planned : planned(List.of())) {
+            for (Load load : planned()) {
                 done++;
-                points.add(Point.missing(planned.scenario, target.name(), planned.connections, planned.rate,
-                        planned.load, "server did not start: " + e.getMessage()));
+                points.add(Point.missing(load, target.name(), "server did not start: " + e.getMessage()));
             }
             progress.println(target.name() + ": server did not start: " + e.getMessage());
             return points;
@@ -125,11 +286,11 @@ final class Bench {
             warmUp(server);
             if (plan.runs("sweep")) {
                 for (int connections : plan.connections()) {
-                    points.add(point(server, "sweep", LoadSpec.Mode.PERSISTENT, connections, plan.size(), 0, 0));
+                    points.add(point(server, Load.closed("sweep", connections)));
                 }
             }
             if (plan.runs("churn")) {
-                points.add(point(server, "churn", LoadSpec.Mode.CHURN, plan.churnConnections(), plan.churnSize(), 0, 0));
+                points.add(point(server, Load.closed("churn", plan.churnConnections())));
             }
             if (plan.runs("latency")) {
                 points.addAll(latency(server, points));
@@ -145,7 +306,7 @@ final class Bench {
      */
     private void warmUp(Server server) throws InterruptedException {
         if (server.target.isRung()) {
-            load(server.address(), LoadSpec.Mode.PERSISTENT, 2, plan.size(), 0, LoadClient.Window.NONE, plan.warmup(), Duration.ZERO);
+            load(server.address(), Load.closed("warm-up", 2), LoadClient.Window.NONE, plan.warmup(), Duration.ZERO);
             server.settle();
         }
     }
@@ -160,21 +321,20 @@ final class Bench {
         List<Point> points = new ArrayList<>();
         if (!plan.rates().isEmpty()) {
             for (double rate : plan.rates()) {
-                points.add(point(server, "latency", LoadSpec.Mode.PERSISTENT, plan.rateConnections(), plan.size(), rate, 0));
+                points.add(point(server, Load.open(plan.rateConnections(), rate, 0)));
             }
             return points;
         }
         Optional<Point> base = sofar.stream().filter(p -> p.scenario().equals("sweep")
                 && p.connections() == plan.rateConnections() && p.ran()).findFirst();
         if (base.isEmpty()) {
-            Point own = point(server, "latency", LoadSpec.Mode.PERSISTENT, plan.rateConnections(), plan.size(), 0, 0);
+            Point own = point(server, Load.closed("latency", plan.rateConnections()));
             points.add(own);
             base = Optional.of(own).filter(Point::ran);
         }
         double maximum = Math.max(MINIMUM_BASE, base.map(Point::messagesPerSecond).orElse(0.0));
         for (double step : plan.loadSteps()) {
-            points.add(point(server, "latency", LoadSpec.Mode.PERSISTENT, plan.rateConnections(), plan.size(),
-                    Math.round(step * maximum), step));
+            points.add(point(server, Load.open(plan.rateConnections(), Math.round(step * maximum), step)));
         }
         return points;
     }
@@ -182,36 +342,38 @@ final class Bench {
     /** The closed-loop maximum below which the latency steps are taken from this instead. */
     static final double MINIMUM_BASE = 1000;
 
-    private record Planned(String scenario, int connections, double rate, double load) {
-    }
-
     /** The points a target would have run, for reporting them missing. */
-    private List<Planned> planned(List<Point> ignored) {
-        List<Planned> all = new ArrayList<>();
+    private List<Load> planned() {
+        List<Load> all = new ArrayList<>();
         if (plan.runs("sweep")) {
-            plan.connections().forEach(c -> all.add(new Planned("sweep", c, 0, 0)));
+            plan.connections().forEach(c -> all.add(Load.closed("sweep", c)));
         }
         if (plan.runs("churn")) {
-            all.add(new Planned("churn", plan.churnConnections(), 0, 0));
+            all.add(Load.closed("churn", plan.churnConnections()));
         }
         if (plan.runs("latency")) {
+            if (plan.latencyNeedsBase()) {
+                all.add(Load.closed("latency", plan.rateConnections()));
+            }
             if (plan.rates().isEmpty()) {
-                plan.loadSteps().forEach(s -> all.add(new Planned("latency", plan.rateConnections(), 0, s)));
+                plan.loadSteps().forEach(s -> all.add(Load.open(plan.rateConnections(), 0, s)));
             } else {
-                plan.rates().forEach(r -> all.add(new Planned("latency", plan.rateConnections(), r, 0)));
+                plan.rates().forEach(r -> all.add(Load.open(plan.rateConnections(), r, 0)));
             }
         }
         return all;
     }
 
-    private Point point(Server server, String scenario, LoadSpec.Mode mode, int connections, int size, double rate,
-                        double load) throws InterruptedException {
+    private Point point(Server server, Load load) throws InterruptedException {
         done++;
-        String what = String.format(Locale.ROOT, "[%d/%d] %-8s %-22s %,6d conn%s", done, plan.points(), scenario,
-                server.target.name(), connections, rate > 0 ? String.format(Locale.ROOT, " at %,.0f msgs/s", rate) : "");
+        String what = String.format(Locale.ROOT, "[%d/%d] %-8s %-24s %,6d conn%s%s%s", done, plan.points(), load.scenario(),
+                server.target.name(), load.connections(),
+                load.idle() > 0 ? String.format(Locale.ROOT, " + %,d idle", load.idle()) : "",
+                load.work() != null ? " --work " + load.work() : "",
+                load.rate() > 0 ? String.format(Locale.ROOT, " at %,.0f msgs/s", load.rate()) : "");
         progress.print(what + " ... ");
         progress.flush();
-        Point point = measure(server, scenario, mode, connections, size, rate, load);
+        Point point = measure(server, load);
         progress.println(point.ran() ? summary(point) : point.note());
         progress.flush();
         return point;
@@ -223,59 +385,71 @@ final class Bench {
         if (report.unanswered().messages() > 0) {
             line += String.format(Locale.ROOT, ", %,d unanswered", report.unanswered().messages());
         }
-        return point.errors() > 0 ? line + ", " + point.errors() + " errors" : line;
+        if (point.errors() > 0) {
+            line += ", " + point.errors() + " errors";
+        }
+        return point.note() == null ? line : line + " (" + point.note() + ")";
     }
 
-    private Point measure(Server server, String scenario, LoadSpec.Mode mode, int connections, int size, double rate,
-                          double load) throws InterruptedException {
+    private Point measure(Server server, Load load) throws InterruptedException {
+        String name = server.target.name();
         long limit = descriptorLimit();
-        if (connections + 64 > limit) {
-            return Point.missing(scenario, server.target.name(), connections, rate, load, "skipped: " + connections
+        if (load.connections() + load.idle() + 64 > limit) {
+            return Point.missing(load, name, "skipped: " + (load.connections() + load.idle())
                     + " connections need more descriptors than one process may open (" + limit + ")");
         }
         if (!server.isAlive()) {
-            return Point.missing(scenario, server.target.name(), connections, rate, load,
-                    "server exited: " + server.process.diagnostics());
+            return Point.missing(load, name, "server exited: " + server.process.diagnostics());
         }
         if (!server.target.isRung()) {
-            LoadReport report = load(server.address(), mode, connections, size, rate, LoadClient.Window.NONE);
-            return report == null
-                    ? Point.missing(scenario, server.target.name(), connections, rate, load, "client failed")
-                    : new Point(scenario, server.target.name(), connections, rate, load, report, Point.Server.NONE,
-                    null, null);
+            LoadReport report = load(server.address(), load, LoadClient.Window.NONE);
+            return report == null ? Point.missing(load, name, "client failed")
+                    : new Point(load, name, report, Point.Server.NONE, null, null);
         }
         LoadReport report;
         Point.Server figures;
-        try (ServerSampler sampler = new ServerSampler(server.process.pid())) {
-            report = load(server.address(), mode, connections, size, rate, sampler);
+        String note = null;
+        try (IdleCrowd crowd = IdleCrowd.open(server.address(), load.idle(), IDLE_OPEN_LIMIT);
+             ServerSampler sampler = new ServerSampler(server.process.pid())) {
+            if (crowd.failure() != null) {
+                note = crowd.failure();
+            }
+            report = load(server.address(), load, sampler);
             figures = sampler.figures();
+            int held = crowd.held();
+            if (held < crowd.opened()) {
+                note = (note == null ? "" : note + "; ") + String.format(Locale.ROOT,
+                        "the server closed %,d of the %,d idle connections", crowd.opened() - held, crowd.opened());
+            }
         }
         server.settle();
         String served = server.servedPerWorker();
         if (report == null) {
-            return Point.missing(scenario, server.target.name(), connections, rate, load,
-                    "client failed; " + server.process.diagnostics());
+            return Point.missing(load, name, "client failed; " + server.process.diagnostics());
         }
-        String note = null;
         if (report.connected() == 0) {
             note = "no connection succeeded: " + report.errors().firsts().values().stream().findFirst().orElse("?");
         }
-        return new Point(scenario, server.target.name(), connections, rate, load, report, figures, served, note);
+        return new Point(load, name, report, figures, served, note);
     }
 
-    private LoadReport load(InetSocketAddress address, LoadSpec.Mode mode, int connections, int size, double rate,
-                            LoadClient.Window window) throws InterruptedException {
-        return load(address, mode, connections, size, rate, window, plan.duration(), plan.warmup());
+    /** How long the idle connections of one point may take to open. */
+    private static final Duration IDLE_OPEN_LIMIT = Duration.ofSeconds(20);
+
+    private LoadReport load(InetSocketAddress address, Load load, LoadClient.Window window) throws InterruptedException {
+        return load(address, load, window, plan.duration(), plan.warmup());
     }
 
-    private LoadReport load(InetSocketAddress address, LoadSpec.Mode mode, int connections, int size, double rate,
-                            LoadClient.Window window, Duration duration, Duration warmupBefore) throws InterruptedException {
+    private LoadReport load(InetSocketAddress address, Load load, LoadClient.Window window, Duration duration,
+                            Duration warmupBefore) throws InterruptedException {
+        int connections = load.connections();
         // Many connections ramp up at 5,000 a second; the warm-up covers the ramp.
         double connectRate = connections >= 1000 ? 5000 : 0;
         Duration ramp = connectRate > 0 ? Duration.ofMillis((long) (connections / connectRate * 1000)) : Duration.ZERO;
         Duration warmup = warmupBefore.plus(ramp);
-        LoadSpec spec = new LoadSpec(mode, address, connections, size, duration, 0, warmup,
-                Math.min(plan.clientThreads(), connections), 1, rate, plan.replyTimeout(), connectRate,
+        int size = load.mode() == LoadSpec.Mode.CHURN ? plan.churnSize() : plan.size();
+        LoadSpec spec = new LoadSpec(load.mode(), address, connections, size, duration, 0, warmup,
+                Math.min(plan.clientThreads(), connections), 1, load.rate(), plan.replyTimeout(), connectRate,
                 Duration.ofSeconds(1), 1);
         try {
             return LoadClient.run(spec, null, window);
@@ -308,10 +482,15 @@ final class Bench {
             }
         }
 
-        static Server start(Target target) throws IOException {
+        static Server start(Target target, List<String> more) throws IOException {
+            if (!target.isRung()) {
+                return new Server(target, null);
+            }
             // --stats 100ms: the server prints its per-worker counts as it goes, read after each point.
-            return new Server(target, target.isRung() ? RungProcess.start(target.name(), statsArguments(target.name()))
-                    : null);
+            List<String> arguments = new ArrayList<>(statsArguments(target.rung()));
+            arguments.addAll(target.arguments());
+            arguments.addAll(more);
+            return new Server(target, RungProcess.start(target.rung(), arguments));
         }
 
         private static List<String> statsArguments(String rung) {

@@ -27,14 +27,15 @@ import picocli.CommandLine.Option;
 @Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Run the whole ladder under the shared client and write a report: results.json, report.md, PNG charts.",
                 "Scenarios: sweep (closed loop over connection counts), churn (a connection per exchange),",
-                "latency (open loop at steps of each rung's own closed-loop maximum: latency against offered load)."})
+                "latency (open loop at steps of each rung's own closed-loop maximum: latency against offered load),",
+                "idle (50 active connections while N more stay silent), work (every rung with a slow handler, --work)."})
 public final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--quick", description = "The short run (under 6 minutes on 2 cores): 1,10,100,1000 connections, "
             + "0.5 s warm-up and 1 s per point, load steps 50,90,110%%.")
     private boolean quick;
 
-    @Option(names = "--scenario", split = ",", paramLabel = "NAME", description = "Run only these scenarios: sweep, churn, latency (default: all).")
+    @Option(names = "--scenario", split = ",", paramLabel = "NAME", description = "Run only these scenarios: sweep, churn, latency, idle, work (default: all).")
     private List<String> scenarios;
 
     @Option(names = "--rungs", split = ",", paramLabel = "ID", description = "Rungs to run (default: every rung in ./ladder list).")
@@ -60,6 +61,14 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--rates", split = ",", paramLabel = "R", description = "Fixed offered loads in msgs/s for every rung instead of --load-steps.")
     private List<Double> rates;
+
+    @Option(names = "--idle", split = ",", paramLabel = "N", description = "Silent connections beside the 50 active ones, "
+            + "one point per count (default: 0,1000,5000,10000; quick: 0,1000,5000; select stops at the first count past FD_SETSIZE).")
+    private List<Integer> idleCounts;
+
+    @Option(names = "--work", split = ",", paramLabel = "KIND:DURATION", description = "The handler's work in the work "
+            + "scenario, one server per kind (default: cpu:100us,sleep:1ms).")
+    private List<String> workKinds;
 
     @Option(names = "--no-churn", description = "Skip the churn scenario.")
     private boolean noChurn;
@@ -100,7 +109,7 @@ public final class BenchCommand implements Callable<Integer> {
         ZonedDateTime now = ZonedDateTime.now();
         Path dir = out != null ? out
                 : Path.of("bench-results", now.format(DateTimeFormatter.ofPattern("yyyy-MM-dd-HHmmss")));
-        List<String> rungIds = plan.targets().stream().filter(Bench.Target::isRung).map(Bench.Target::name).toList();
+        List<String> rungIds = plan.targets().stream().filter(Bench.Target::isRung).map(Bench.Target::rung).toList();
         if (!jmhOnly) {
             Duration estimate = plan.estimate();
             progress.printf(Locale.ROOT, "bench: %d points, about %d min %02d s; writing to %s%n", plan.points(),
@@ -129,7 +138,7 @@ public final class BenchCommand implements Callable<Integer> {
             if (!known.contains(id)) {
                 throw LadderException.usage("unknown rung '" + id + "' (./ladder list shows them)");
             }
-            targets.add(new Bench.Target(id, null));
+            targets.add(Bench.Target.rung(id));
         }
         for (String external : also != null ? also : List.<String>of()) {
             targets.add(external(external));
@@ -181,9 +190,49 @@ public final class BenchCommand implements Callable<Integer> {
         if (chosen.isEmpty()) {
             throw LadderException.usage("nothing to measure: no scenario left");
         }
+        List<Integer> idle = idleCounts != null ? idleCounts : quick ? List.of(0, 1000, 5000) : List.of(0, 1000, 5000, 10_000);
+        for (int n : idle) {
+            if (n < 0 || n > 15_000) {
+                throw LadderException.usage("--idle counts must be 0 to 15000 (one process may hold 20,000 descriptors), not " + n);
+            }
+        }
+        List<String> kinds = workKinds != null ? workKinds : List.of("cpu:100us", "sleep:1ms");
+        for (String kind : kinds) {
+            if (!kind.matches("(cpu|sleep):\\d+(\\.\\d+)?(ns|us|ms|s)")) {
+                throw LadderException.usage("--work takes cpu:DURATION or sleep:DURATION (e.g. cpu:100us), not '" + kind + "'");
+            }
+        }
+        List<Bench.Target> rungTargets = targets.stream().filter(Bench.Target::isRung).toList();
         return new Bench.Plan(targets, chosen, List.copyOf(counts), size, w, d, clientThreads, 10, 4096,
-                steps.stream().map(s -> s / 100).toList(), List.copyOf(r), 100);
+                steps.stream().map(s -> s / 100).toList(), List.copyOf(r), 100,
+                new Bench.Idle(rungs != null ? rungTargets : among(Bench.IDLE_RUNGS), List.copyOf(idle), 50),
+                new Bench.Work(workTargets(rungs != null ? rungTargets : quick ? among(WORK_QUICK_RUNGS) : rungTargets),
+                        List.copyOf(kinds), 100));
     }
+
+    /** The work scenario's rungs in a quick run: one of each model, enough to show the lesson. */
+    static final List<String> WORK_QUICK_RUNGS = List.of("thread-per-connection", "virtual-threads", "thread-pool",
+            "epoll", "netty-epoll");
+
+    /** The rungs of {@code ids} that are on the class path, in ladder order. */
+    private static List<Bench.Target> among(List<String> ids) {
+        return Rungs.all().stream().map(Rung::id).filter(ids::contains).map(Bench.Target::rung).toList();
+    }
+
+    /** The work scenario's targets: each rung, and right after {@code epoll} and {@code netty-epoll} their offloaded form. */
+    private static List<Bench.Target> workTargets(List<Bench.Target> rungTargets) {
+        List<Bench.Target> out = new ArrayList<>();
+        for (Bench.Target target : rungTargets) {
+            out.add(target);
+            if (OFFLOADS.contains(target.rung())) {
+                out.add(Bench.Target.rung(target.rung(), "--offload", "8"));
+            }
+        }
+        return out;
+    }
+
+    /** The rungs that take {@code --offload N}: a pool of N threads does the work, the loop keeps looping. */
+    private static final List<String> OFFLOADS = List.of("epoll", "netty-epoll");
 
     private static String num(double v) {
         return String.format(Locale.ROOT, "%.3f", v).replaceAll("\\.?0+$", "");
@@ -201,7 +250,7 @@ public final class BenchCommand implements Callable<Integer> {
             if (address.isUnresolved()) {
                 throw LadderException.usage("cannot resolve host in '" + spec + "'");
             }
-            return new Bench.Target(spec.substring(0, eq), address);
+            return Bench.Target.outside(spec.substring(0, eq), address);
         } catch (IllegalArgumentException e) {
             throw LadderException.usage("--also takes NAME=HOST:PORT, not '" + spec + "'");
         }

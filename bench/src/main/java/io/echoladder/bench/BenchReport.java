@@ -94,13 +94,14 @@ final class BenchReport {
             Point p = points.get(i);
             Point.Server s = p.server();
             out.append(String.format(Locale.ROOT,
-                    "    {\"scenario\": %s, \"rung\": %s, \"connections\": %d, \"rate\": %s, \"load\": %s, "
+                    "    {\"scenario\": %s, \"rung\": %s, \"connections\": %d, \"idle\": %d, \"work\": %s, \"rate\": %s, \"load\": %s, "
                             + "\"left_clients_unanswered\": %s, \"server\": {\"cpu_s\": %s, \"cpu_us_per_msg\": %s, "
                             + "\"cores\": %s, \"peak_rss_bytes\": %d, \"threads\": %d, \"processes\": %d, \"fds\": %d, "
                             + "\"syscalls\": %s, \"syscalls_per_msg\": %s, \"context_switches\": %s, "
                             + "\"context_switches_per_msg\": %s, \"counters_note\": %s, \"served_per_worker\": %s}, "
                             + "\"client\": %s, \"note\": %s}%s%n",
-                    quote(p.scenario()), quote(p.rung()), p.connections(), p.rate() > 0 ? num(p.rate()) : "null",
+                    quote(p.scenario()), quote(p.rung()), p.connections(), p.idle(),
+                    p.work() == null ? "null" : quote(p.work()), p.rate() > 0 ? num(p.rate()) : "null",
                     p.load() > 0 ? num(p.load()) : "null", p.leftClientsUnanswered(),
                     s.cpuNanos() >= 0 ? num(s.cpuNanos() / 1e9) : "null", orNull(p.serverCpuMicrosPerMessage()),
                     orNull(p.serverCores()), s.peakRss(), s.threads(), s.processes(), s.fds(),
@@ -193,6 +194,13 @@ final class BenchReport {
             md.append(latencyTable(latency));
         }
 
+        if (!scenario("idle").isEmpty()) {
+            md.append(idleSection());
+        }
+        if (!scenario("work").isEmpty()) {
+            md.append(workSection());
+        }
+
         List<Point> pooled = churn.stream().filter(p -> p.servedPerWorker() != null
                 && p.servedPerWorker().split("=").length > 2).toList();
         if (!pooled.isEmpty()) {
@@ -208,8 +216,10 @@ final class BenchReport {
         if (!notes.isEmpty()) {
             md.append("\n## Points that did not run cleanly\n\n");
             for (Point p : notes) {
-                md.append(String.format(Locale.ROOT, "- %s `%s` at %,d connections%s: %s%n", p.scenario(), p.rung(),
-                        p.connections(), p.rate() > 0 ? String.format(Locale.ROOT, ", %,.0f msgs/s", p.rate()) : "", p.note()));
+                md.append(String.format(Locale.ROOT, "- %s `%s` at %,d connections%s%s%s: %s%n", p.scenario(), p.rung(),
+                        p.connections(), p.idle() > 0 ? String.format(Locale.ROOT, " + %,d idle", p.idle()) : "",
+                        p.work() != null ? ", --work " + p.work() : "",
+                        p.rate() > 0 ? String.format(Locale.ROOT, ", %,.0f msgs/s", p.rate()) : "", p.note()));
             }
         }
         md.append("\n## Charts\n\n");
@@ -288,6 +298,71 @@ final class BenchReport {
                         .append(r.clientLimited() ? " †" : "").append(" |");
             }
             md.append('\n');
+        }
+        return md.toString();
+    }
+
+    /** The idle scenario: what silent connections cost each rung while 50 others talk. */
+    private String idleSection() {
+        List<Point> idle = scenario("idle");
+        List<Integer> counts = idle.stream().map(Point::idle).distinct().sorted().toList();
+        int active = idle.getFirst().connections();
+        StringBuilder md = new StringBuilder(String.format(Locale.ROOT, "%n## Idle connections: %d active, N silent%n%n", active));
+        md.append(String.format(Locale.ROOT, "%d connections echo %d B in a closed loop while N more stay open and send "
+                + "nothing. `select` and `poll` hand the kernel every watched descriptor on every call, idle or not; "
+                + "`epoll` keeps the watched set in the kernel and returns only the ready ones; the thread rungs park a "
+                + "thread (or a virtual thread) per silent connection. `select` stops at the first count past "
+                + "FD_SETSIZE (%d), where it closes new clients.%n%n", active, plan.size(), Bench.FD_SETSIZE));
+        String[] titles = {"Messages per second", "p99 latency", "Server CPU per message, microseconds",
+                "System calls per message", "Context switches per message"};
+        List<Function<Point, String>> cells = List.of(BenchReport::throughputCell, p -> p.report().latencyText(99),
+                p -> decimal(p.serverCpuMicrosPerMessage(), false),
+                p -> decimal(p.syscallsPerMessage(), p.server().countersNote() != null),
+                p -> decimal(p.switchesPerMessage(), false));
+        for (int i = 0; i < titles.length; i++) {
+            md.append("### ").append(titles[i]).append(", by silent connections N\n\n| rung |");
+            counts.forEach(n -> md.append(String.format(Locale.ROOT, " N = %,d |", n)));
+            md.append("\n|---|").append("---:|".repeat(counts.size())).append('\n');
+            for (String rung : rungs()) {
+                List<Point> row = idle.stream().filter(p -> p.rung().equals(rung)).toList();
+                if (row.isEmpty()) {
+                    continue;
+                }
+                md.append("| `").append(rung).append("` |");
+                for (int n : counts) {
+                    Optional<Point> p = row.stream().filter(q -> q.idle() == n).findFirst();
+                    md.append(' ').append(p.isEmpty() ? "" : p.get().ran() ? cells.get(i).apply(p.get()) : "n/a").append(" |");
+                }
+                md.append('\n');
+            }
+            md.append('\n');
+        }
+        return md.toString();
+    }
+
+    /** The work scenario: one table per kind of work, a row per rung. */
+    private String workSection() {
+        StringBuilder md = new StringBuilder();
+        List<Point> work = scenario("work");
+        for (String kind : work.stream().map(Point::work).distinct().toList()) {
+            md.append(String.format(Locale.ROOT, "%n## With a slow handler: `--work %s`, %d connections, closed loop%n%n",
+                    kind, work.getFirst().connections()));
+            md.append(kind.startsWith("cpu") ? "Each message costs the server this much computation before it is echoed: "
+                    + "every rung is bounded by the cores.\n\n"
+                    : "Each message makes the handler wait this long (a call to another service) before it is echoed: "
+                    + "a loop that waits serves nobody meanwhile.\n\n");
+            md.append("| rung | msgs/s | p50 | p99 | server threads | server CPU per message (us) |\n");
+            md.append("|---|---:|---:|---:|---:|---:|\n");
+            for (Point p : work.stream().filter(q -> q.work().equals(kind)).toList()) {
+                if (!p.ran()) {
+                    md.append("| `").append(p.rung()).append("` | ").append(p.note()).append(" | | | | |\n");
+                    continue;
+                }
+                md.append(String.format(Locale.ROOT, "| `%s` | %s | %s | %s | %s | %s |%n", p.rung(), throughputCell(p),
+                        p.report().latencyText(50), p.report().latencyText(99),
+                        p.server().threads() >= 0 ? String.format(Locale.ROOT, "%,d", p.server().threads()) : "n/a",
+                        decimal(p.serverCpuMicrosPerMessage(), false)));
+            }
         }
         return md.toString();
     }
@@ -374,6 +449,75 @@ final class BenchReport {
                         high.report().latencyText(99)));
             }
         }
+        out.addAll(idleSentences());
+        out.addAll(workSentences());
+        return out;
+    }
+
+    private Optional<Point> idle(String rung, int count) {
+        return scenario("idle").stream().filter(p -> p.rung().equals(rung) && p.idle() == count && p.ran()
+                && !p.leftClientsUnanswered()).findFirst();
+    }
+
+    private List<String> idleSentences() {
+        List<String> out = new ArrayList<>();
+        Optional<Point> epoll0 = idle("epoll", 0);
+        if (epoll0.isPresent()) {
+            List<String> ratios = new ArrayList<>();
+            for (String rung : List.of("poll", "select")) {
+                idle(rung, 0).ifPresent(p -> ratios.add(String.format(Locale.ROOT, "`%s` %.2f×", rung,
+                        p.messagesPerSecond() / epoll0.get().messagesPerSecond())));
+            }
+            if (!ratios.isEmpty()) {
+                out.add("With no silent connections " + String.join(" and ", ratios) + " `epoll`'s rate: a list of 50 "
+                        + "descriptors is cheap to hand over and scan.");
+            }
+        }
+        List<Integer> both = scenario("idle").stream().map(Point::idle).distinct().sorted(Comparator.reverseOrder())
+                .filter(n -> n > 0 && idle("poll", n).isPresent() && idle("epoll", n).isPresent()).toList();
+        if (!both.isEmpty()) {
+            int n = both.getFirst();
+            Point poll = idle("poll", n).orElseThrow();
+            Point epoll = idle("epoll", n).orElseThrow();
+            if (poll.serverCpuMicrosPerMessage() > 0 && epoll.serverCpuMicrosPerMessage() > 0) {
+                out.add(String.format(Locale.ROOT, "With %,d silent connections `poll` spent %.1f× `epoll`'s server CPU per "
+                                + "message (%.1f against %.1f us) for %.2f against %.2f system calls per message: not more calls, "
+                                + "dearer ones; each `poll` copies and scans all %,d descriptors to find the few that are ready.",
+                        n, poll.serverCpuMicrosPerMessage() / epoll.serverCpuMicrosPerMessage(), poll.serverCpuMicrosPerMessage(),
+                        epoll.serverCpuMicrosPerMessage(), poll.syscallsPerMessage(), epoll.syscallsPerMessage(),
+                        n + poll.connections()));
+            }
+        }
+        Optional<Point> epollTop = scenario("idle").stream().filter(p -> p.rung().equals("epoll") && p.ran()
+                && !p.leftClientsUnanswered()).max(Comparator.comparingInt(Point::idle));
+        if (epoll0.isPresent() && epollTop.isPresent() && epollTop.get().idle() > 0
+                && epoll0.get().serverCpuMicrosPerMessage() > 0 && epollTop.get().serverCpuMicrosPerMessage() > 0) {
+            out.add(String.format(Locale.ROOT, "`epoll`'s CPU per message with %,d silent connections was %.2f× its own "
+                            + "with none: the kernel hands back only the ready descriptors.", epollTop.get().idle(),
+                    epollTop.get().serverCpuMicrosPerMessage() / epoll0.get().serverCpuMicrosPerMessage()));
+        }
+        scenario("idle").stream().filter(p -> p.rung().equals("select") && p.leftClientsUnanswered()).findFirst()
+                .ifPresent(p -> out.add(String.format(Locale.ROOT, "`select` with %,d silent connections, past FD_SETSIZE: "
+                        + "%,d messages went unanswered, the new clients closed at the door.", p.idle(),
+                        p.report().unanswered().messages())));
+        return out;
+    }
+
+    private List<String> workSentences() {
+        List<String> out = new ArrayList<>();
+        List<Point> work = scenario("work").stream().filter(Point::ran).toList();
+        for (String kind : work.stream().map(Point::work).distinct().toList()) {
+            List<Point> answered = work.stream().filter(p -> p.work().equals(kind) && !p.leftClientsUnanswered())
+                    .sorted(Comparator.comparingDouble(Point::messagesPerSecond)).toList();
+            if (answered.size() >= 2) {
+                Point slow = answered.getFirst();
+                Point fast = answered.getLast();
+                out.add(String.format(Locale.ROOT, "With `--work %s` the slowest rung that answered everyone was `%s` "
+                                + "(%,.0f msgs/s, %,d threads) and the fastest `%s` (%,.0f msgs/s, %,d threads).", kind,
+                        slow.rung(), slow.messagesPerSecond(), slow.server().threads(), fast.rung(),
+                        fast.messagesPerSecond(), fast.server().threads()));
+            }
+        }
         return out;
     }
 
@@ -389,6 +533,12 @@ final class BenchReport {
         }
         if (scenario("churn").stream().anyMatch(p -> p.serverCpuMicrosPerMessage() > 0)) {
             files.add("churn-cpu.png");
+        }
+        if (scenario("idle").stream().anyMatch(Point::ran)) {
+            files.addAll(List.of("idle-throughput.png", "idle-cpu-per-message.png", "idle-syscalls-per-message.png"));
+        }
+        for (String kind : workKinds()) {
+            files.add(workChart(kind));
         }
         return files;
     }
@@ -426,7 +576,41 @@ final class BenchReport {
         Map<String, Double> churn = new LinkedHashMap<>();
         scenario("churn").stream().filter(p -> p.serverCpuMicrosPerMessage() > 0)
                 .forEach(p -> churn.put(p.rung(), p.serverCpuMicrosPerMessage()));
-        Charts.bars(dir.resolve("churn-cpu.png"), "Churn: server CPU per connection", "microseconds", churn);
+        Charts.bars(dir.resolve("churn-cpu.png"), "Churn: server CPU per connection", "microseconds", churn, Set.of());
+        List<Point> idle = scenario("idle").stream().filter(Point::ran).toList();
+        if (!idle.isEmpty()) {
+            String x = "connections open (" + idle.getFirst().connections() + " active + N silent)";
+            ToDoubleFunction<Point> open = p -> p.connections() + p.idle();
+            Charts.draw(dir.resolve("idle-throughput.png"), new Charts.Figure("Idle connections: messages per second of the "
+                            + idle.getFirst().connections() + " active", x, "messages/s", Charts.Unanswered.FLOOR, 0, ""),
+                    lines(idle, open, Point::messagesPerSecond, Point::leftClientsUnanswered, p -> false));
+            Charts.draw(dir.resolve("idle-cpu-per-message.png"), new Charts.Figure("Idle connections: server CPU per message",
+                            x, "microseconds", Charts.Unanswered.AS_IS, 0, ""),
+                    lines(idle, open, Point::serverCpuMicrosPerMessage, Point::leftClientsUnanswered, p -> false));
+            Charts.draw(dir.resolve("idle-syscalls-per-message.png"), new Charts.Figure("Idle connections: server system "
+                            + "calls per message", x, "system calls", Charts.Unanswered.AS_IS, 0, ""),
+                    lines(idle, open, Point::syscallsPerMessage, Point::leftClientsUnanswered, p -> false));
+        }
+        for (String kind : workKinds()) {
+            Map<String, Double> rates = new LinkedHashMap<>();
+            Set<String> unanswered = new LinkedHashSet<>();
+            scenario("work").stream().filter(p -> kind.equals(p.work()) && p.ran()).forEach(p -> {
+                rates.put(p.rung(), p.messagesPerSecond());
+                if (p.leftClientsUnanswered()) {
+                    unanswered.add(p.rung());
+                }
+            });
+            Charts.bars(dir.resolve(workChart(kind)), "With a slow handler (--work " + kind + "): messages per second, "
+                    + plan.work().connections() + " connections", "messages/s", rates, unanswered);
+        }
+    }
+
+    private List<String> workKinds() {
+        return scenario("work").stream().filter(Point::ran).map(Point::work).distinct().toList();
+    }
+
+    private static String workChart(String kind) {
+        return "work-" + kind.replace(':', '-') + ".png";
     }
 
     /** One line per rung over the sweep; a point is unanswered where the rung left clients unanswered. */

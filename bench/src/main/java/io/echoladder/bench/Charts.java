@@ -60,7 +60,8 @@ final class Charts {
 
         /** The family of a rung id (or an outside server's name). */
         static Family of(String name) {
-            Optional<Rung> rung = Rungs.find(name);
+            // "epoll --offload 8" belongs with epoll.
+            Optional<Rung> rung = Rungs.find(name.split(" ", 2)[0]);
             if (rung.isEmpty()) {
                 return EXTERNAL;
             }
@@ -135,6 +136,10 @@ final class Charts {
         Family family = Family.of(rung);
         List<String> members = new ArrayList<>(Rungs.all().stream().map(Rung::id).filter(id -> Family.of(id) == family).toList());
         int index = members.indexOf(rung);
+        if (index < 0 && rung.contains(" ")) {
+            // A rung with arguments: its rung's colour, one step along, so the two stay apart on one panel.
+            index = members.indexOf(rung.split(" ", 2)[0]) + members.size();
+        }
         if (index < 0) {
             index = Math.floorMod(rung.hashCode(), PALETTE.length); // an outside server: stable, if not unique
         }
@@ -263,21 +268,26 @@ final class Charts {
 
     /**
      * A bar per rung, coloured as on every chart, on a log axis when the bars span more than a factor of
-     * 20 (a process per connection costs thousands of times what an event loop does).
+     * 20 (a process per connection costs thousands of times what an event loop does). A rung in
+     * {@code unanswered} left clients without a reply: its bar is drawn pale at the floor and its name
+     * marked with ✗, whatever the clients it did answer got.
      */
-    static void bars(Path file, String title, String yTitle, Map<String, Double> values) throws IOException {
+    static void bars(Path file, String title, String yTitle, Map<String, Double> values, java.util.Set<String> unanswered)
+            throws IOException {
         Map<String, Double> shown = new LinkedHashMap<>();
         values.forEach((rung, v) -> {
-            if (v > 0) {
+            if (v > 0 || unanswered.contains(rung)) {
                 shown.put(rung, v);
             }
         });
         if (shown.isEmpty()) {
             return;
         }
-        Axis y = Axis.of(List.copyOf(shown.values()), false, false);
+        Axis y = Axis.of(shown.entrySet().stream().filter(e -> !unanswered.contains(e.getKey())).map(Map.Entry::getValue)
+                .toList(), false, !unanswered.isEmpty());
         CategoryChart chart = new CategoryChartBuilder().width(COLUMNS * PANEL_WIDTH).height(PANEL_HEIGHT + 80)
-                .title(title).yAxisTitle(yTitle).build();
+                .title(unanswered.isEmpty() ? title : title + "  (✗: left clients unanswered, drawn pale at the floor)")
+                .yAxisTitle(yTitle).build();
         var styler = chart.getStyler();
         styler.setLegendVisible(false);
         styler.setChartBackgroundColor(Color.WHITE);
@@ -288,9 +298,13 @@ final class Charts {
         styler.setYAxisMax(y.max());
         styler.setYAxisDecimalPattern(y.pattern());
         List<String> rungs = List.copyOf(shown.keySet());
+        List<String> labels = rungs.stream().map(r -> unanswered.contains(r) ? "✗ " + r : r).toList();
         for (String rung : rungs) {
-            List<Double> column = rungs.stream().map(r -> r.equals(rung) ? shown.get(r) : null).toList();
-            chart.addSeries(rung, rungs, column).setFillColor(style(rung).colour());
+            boolean starved = unanswered.contains(rung);
+            List<Double> column = rungs.stream().map(r -> !r.equals(rung) ? null : starved ? y.floor() : shown.get(r)).toList();
+            Color colour = style(rung).colour();
+            chart.addSeries(labels.get(rungs.indexOf(rung)), labels, column)
+                    .setFillColor(starved ? new Color(colour.getRed(), colour.getGreen(), colour.getBlue(), 70) : colour);
         }
         BitmapEncoder.saveBitmap(chart, file.toString(), BitmapEncoder.BitmapFormat.PNG);
     }

@@ -6,9 +6,11 @@ import io.echoladder.client.LoadReport;
  * One measured point: a rung under one load. {@code note} says why a point is missing or what went wrong
  * in it, and is null for a clean run.
  *
- * @param scenario        sweep, churn or latency
- * @param rung            rung id (or the name of an external server)
+ * @param scenario        one of {@link Bench#SCENARIOS}
+ * @param rung            rung id, with its extra arguments if any (or the name of an external server)
  * @param connections     connections at once
+ * @param idle            silent connections held open beside them (idle scenario), else 0
+ * @param work            the server's {@code --work} (work scenario), else null
  * @param rate            offered messages per second (open loop), 0 for closed loop
  * @param load            the offered rate as a fraction of the rung's closed-loop maximum (latency
  *                        scenario), 0 elsewhere
@@ -17,8 +19,13 @@ import io.echoladder.client.LoadReport;
  * @param servedPerWorker the server's {@code served per worker: ...} line, or null
  * @param note            what happened, if not a clean run
  */
-record Point(String scenario, String rung, int connections, double rate, double load, LoadReport report,
-             Server server, String servedPerWorker, String note) {
+record Point(String scenario, String rung, int connections, int idle, String work, double rate, double load,
+             LoadReport report, Server server, String servedPerWorker, String note) {
+
+    Point(Bench.Load load, String rung, LoadReport report, Server server, String servedPerWorker, String note) {
+        this(load.scenario(), rung, load.connections(), load.idle(), load.work(), load.rate(), load.load(), report,
+                server, servedPerWorker, note);
+    }
 
     /**
      * The server's figures for the point, summed over its process tree; -1 where unknown.
@@ -37,8 +44,8 @@ record Point(String scenario, String rung, int connections, double rate, double 
         static final Server NONE = new Server(-1, -1, -1, -1, -1, -1, -1, null);
     }
 
-    static Point missing(String scenario, String rung, int connections, double rate, double load, String note) {
-        return new Point(scenario, rung, connections, rate, load, null, Server.NONE, null, note);
+    static Point missing(Bench.Load load, String rung, String note) {
+        return new Point(load, rung, null, Server.NONE, null, note);
     }
 
     boolean ran() {

@@ -82,7 +82,7 @@ class BenchTest {
         }
         Run run;
         try (Mute mute = new Mute()) {
-            run = bench("--rungs", "epoll,thread-pool", "--connections", "1,20,30000", "--duration", "1s",
+            run = bench("--scenario", "sweep,churn,latency", "--rungs", "epoll,thread-pool", "--connections", "1,20,30000", "--duration", "1s",
                     "--warmup", "300ms", "--load-steps", "50,110", "--also", "nobody=127.0.0.1:" + closedPort,
                     "--also", "mute=127.0.0.1:" + mute.listener.getLocalPort(), "--out", out.toString());
         }
@@ -99,11 +99,11 @@ class BenchTest {
                 .contains("\"latency_censored\":").contains("\"send_lag_us\":");
         // The latency steps are shares of the rung's own closed-loop maximum at 100 connections.
         Matcher base = Pattern.compile("\"scenario\": \"latency\", \"rung\": \"epoll\", \"connections\": 100, "
-                + "\"rate\": null, \"load\": null, .*?\"msgs_per_s\":([0-9.]+)").matcher(json);
+                + "\"idle\": 0, \"work\": null, \"rate\": null, \"load\": null, .*?\"msgs_per_s\":([0-9.]+)").matcher(json);
         assertThat(base.find()).as(json).isTrue();
         double maximum = Math.max(Bench.MINIMUM_BASE, Double.parseDouble(base.group(1)));
         Matcher half = Pattern.compile("\"scenario\": \"latency\", \"rung\": \"epoll\", \"connections\": 100, "
-                + "\"rate\": ([0-9.]+), \"load\": 0.5,").matcher(json);
+                + "\"idle\": 0, \"work\": null, \"rate\": ([0-9.]+), \"load\": 0.5,").matcher(json);
         assertThat(half.find()).as(json).isTrue();
         assertThat(Double.parseDouble(half.group(1))).isCloseTo(maximum / 2, org.assertj.core.data.Offset.offset(1.0));
         // The descriptor limit: recorded, not attempted.
@@ -151,9 +151,37 @@ class BenchTest {
     }
 
     @Test
+    void theIdleScenarioHoldsSilentConnectionsBesideTheActiveOnes(@TempDir Path out) throws Exception {
+        Run run = bench("--scenario", "idle", "--rungs", "epoll", "--idle", "0,300", "--duration", "500ms",
+                "--warmup", "200ms", "--out", out.toString());
+        assertThat(run.status()).as(run.err() + run.progress()).isZero();
+        assertThat(run.progress()).contains("bench: 2 points").contains("50 conn + 300 idle");
+        String json = Files.readString(out.resolve("results.json"));
+        assertThat(json).contains("\"scenario\": \"idle\", \"rung\": \"epoll\", \"connections\": 50, \"idle\": 300")
+                .doesNotContain("\"scenario\": \"sweep\"");
+        // The server held all 300: a peak of at least 350 client descriptors.
+        Matcher fds = Pattern.compile("\"idle\": 300, .*?\"fds\": (\\d+)").matcher(json);
+        assertThat(fds.find()).isTrue();
+        assertThat(Long.parseLong(fds.group(1))).isGreaterThanOrEqualTo(350);
+        String md = Files.readString(out.resolve("report.md"));
+        assertThat(row(section(md, "### Messages per second"), "epoll")).doesNotContain("✗").doesNotContain("n/a");
+        assertThat(out.resolve("idle-cpu-per-message.png")).exists();
+    }
+
+    @Test
+    void selectRunsWhatFitsUnderFdSetSizeThenTheFirstCountPastIt() {
+        Bench.Idle idle = new Bench.Idle(List.of(), List.of(0, 1000, 5000, 10_000), 50);
+        int fits = Bench.FD_SETSIZE - 50 - Bench.Idle.JVM_DESCRIPTORS;
+        assertThat(idle.counts(Bench.Target.rung("select"))).containsExactly(0, fits, 1000);
+        assertThat(idle.counts(Bench.Target.rung("poll"))).containsExactly(0, 1000, 5000, 10_000);
+        assertThat(new Bench.Idle(List.of(), List.of(0, 500), 50).counts(Bench.Target.rung("select"))).containsExactly(0, 500);
+    }
+
+    @Test
     void badArgumentsExitTwoWithOneLine() {
         for (String[] args : new String[][] {{"--rungs", "nope"}, {"--connections", "0"}, {"--also", "nonsense"},
-                {"--rates", "-5"}, {"--load-steps", "0"}, {"--scenario", "nope"}}) {
+                {"--rates", "-5"}, {"--load-steps", "0"}, {"--scenario", "nope"}, {"--idle", "-1"}, {"--idle", "30000"},
+                {"--work", "nap:1ms"}}) {
             Run run = bench(args);
             assertThat(run.status()).as(String.join(" ", args)).isEqualTo(2);
             assertThat(run.err().strip()).as(String.join(" ", args)).isNotEmpty().doesNotContain("\n");
