@@ -33,4 +33,13 @@ public interface EchoServer extends AutoCloseable {
     default Map<String, Long> eventsPerWorker() {
         return Map.of();
     }
+
+    /**
+     * What the server counted besides clients served: connections that failed, clients it had to turn
+     * away, by name; empty where nothing is counted. Printed as {@code counted: name=N ...} next to
+     * {@link #servedPerWorker()}.
+     */
+    default Map<String, Long> counters() {
+        return Map.of();
+    }
 }

@@ -104,6 +104,10 @@ public final class ServeCommand implements Callable<Integer> {
         if (!server.eventsPerWorker().isEmpty()) {
             System.out.println(statsLine(server.eventsPerWorker()).replace("served per worker", "events per worker"));
         }
+        if (!server.counters().isEmpty()) {
+            System.out.println("counted: " + server.counters().entrySet().stream()
+                    .map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining(" ")));
+        }
         System.out.flush();
     }
 

@@ -3,7 +3,6 @@ package io.echoladder.epoll;
 import static io.echoladder.common.linux.EPoll.EPOLLIN;
 import static io.echoladder.common.linux.EPoll.EPOLL_CTL_ADD;
 
-import io.echoladder.common.Listeners;
 import io.echoladder.common.ServerConfig;
 import io.echoladder.common.linux.EPoll;
 import io.echoladder.common.linux.Native;
@@ -11,73 +10,54 @@ import io.echoladder.common.linux.Posix;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.net.InetSocketAddress;
 
 /**
- * What both raw epoll rungs set up the same way: a non-blocking listening socket, an epoll instance
- * watching it, and an eventfd in the same set through which another thread (the signal handler) wakes
- * {@code epoll_wait} to stop the loop.
+ * The epoll-oneshot rung's set-up: a {@link NonBlockingListener} (listening socket and wake-up eventfd)
+ * and one epoll instance watching both, which all its workers share.
  */
 final class EpollListener implements AutoCloseable {
 
     final int listenFd;
     final int epfd;
     final int wakeFd;
-    private final Arena arena = Arena.ofShared();
-    private final MemorySegment one = arena.allocateFrom(ValueLayout.JAVA_LONG, 1);
+    private final NonBlockingListener sockets;
     private boolean closed;
 
     /**
      * @param listenerEvents how the listener is registered (EPOLLIN, or EPOLLIN | EPOLLONESHOT)
      */
     EpollListener(ServerConfig config, int listenerEvents) throws IOException {
-        try {
-            listenFd = Posix.listener(Listeners.address(config), ServerConfig.BACKLOG, true, false);
-        } catch (Native.NativeException e) {
-            arena.close();
-            if (e.errno() == Native.EADDRINUSE) {
-                throw Listeners.portTaken(config, e);
+        sockets = new NonBlockingListener(config);
+        listenFd = sockets.listenFd;
+        wakeFd = sockets.wakeFd;
+        int created = -1;
+        try (Arena arena = Arena.ofConfined()) {
+            created = EPoll.epoll_create1();
+            MemorySegment ctl = EPoll.allocateEvents(arena, 1);
+            check(EPoll.epoll_ctl(created, EPOLL_CTL_ADD, listenFd, listenerEvents, ctl));
+            // Level-triggered and never one-shot: once written, every epoll_wait on this set returns it.
+            check(EPoll.epoll_ctl(created, EPOLL_CTL_ADD, wakeFd, EPOLLIN, ctl));
+        } catch (IOException | RuntimeException e) {
+            if (created >= 0) {
+                Posix.close(created);
             }
+            sockets.close();
             throw e;
         }
-        epfd = EPoll.epoll_create1();
-        wakeFd = Posix.eventfd(0, Posix.EFD_NONBLOCK | Posix.EFD_CLOEXEC);
-        MemorySegment ctl = EPoll.allocateEvents(arena, 1);
-        check(EPoll.epoll_ctl(epfd, EPOLL_CTL_ADD, listenFd, listenerEvents, ctl));
-        // Level-triggered and never one-shot: once written, every epoll_wait on this set returns it.
-        check(EPoll.epoll_ctl(epfd, EPOLL_CTL_ADD, wakeFd, EPOLLIN, ctl));
-    }
-
-    /**
-     * An epoll set around a descriptor that already exists (a Unix socket descriptors arrive on, in the
-     * prefork-epoll workers) instead of a new listener.
-     */
-    EpollListener(int sourceFd) throws IOException {
-        listenFd = sourceFd;
-        epfd = EPoll.epoll_create1();
-        wakeFd = Posix.eventfd(0, Posix.EFD_NONBLOCK | Posix.EFD_CLOEXEC);
-        MemorySegment ctl = EPoll.allocateEvents(arena, 1);
-        check(EPoll.epoll_ctl(epfd, EPOLL_CTL_ADD, listenFd, EPOLLIN, ctl));
-        check(EPoll.epoll_ctl(epfd, EPOLL_CTL_ADD, wakeFd, EPOLLIN, ctl));
+        epfd = created;
     }
 
     /** Wakes every thread blocked in epoll_wait on this set; they see {@link #wakeFd} and stop. */
-    synchronized void wake() {
-        if (!closed) {
-            Posix.write(wakeFd, one, Long.BYTES);
-        }
+    void wake() {
+        sockets.wake();
     }
 
     InetSocketAddress localAddress() {
-        try {
-            return Posix.getsockname(listenFd);
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
+        return sockets.localAddress();
     }
 
-    static void check(int rc) throws IOException {
+    private static void check(int rc) throws IOException {
         if (rc < 0) {
             throw Native.exception("epoll_ctl", -rc);
         }
@@ -87,10 +67,8 @@ final class EpollListener implements AutoCloseable {
     public synchronized void close() {
         if (!closed) {
             closed = true;
-            Posix.close(listenFd);
-            Posix.close(wakeFd);
+            sockets.close();
             Posix.close(epfd);
-            arena.close();
         }
     }
 }
