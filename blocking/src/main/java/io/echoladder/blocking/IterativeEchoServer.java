@@ -74,6 +74,7 @@ public final class IterativeEchoServer extends SocketEchoServer {
         // closes the socket under it (throws). While it blocks, this thread serves nobody else.
         while ((n = in.read(buffer)) != -1) {
             tracked.touch();
+            tracked.work(buffer, 0, n); // --work: the handler's own work on these bytes, under --work-timeout
             // write blocks until the kernel has taken every byte: if this client stops reading, the
             // thread stops here, and memory stays flat because nothing more is read.
             out.write(buffer, 0, n);
@@ -93,7 +94,7 @@ public final class IterativeEchoServer extends SocketEchoServer {
         public Provider() {
             super("blocking", 10, "blocking",
                     "iterative: one thread accepts and echoes one client at a time; the others wait",
-                    EnumSet.of(Setting.IDLE_TIMEOUT, Setting.STATS),
+                    EnumSet.of(Setting.IDLE_TIMEOUT, Setting.STATS, Setting.WORK, Setting.WORK_TIMEOUT),
                     IterativeEchoServer::new);
         }
     }

@@ -2,6 +2,7 @@ package io.echoladder.common;
 
 import java.io.Closeable;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
@@ -9,27 +10,38 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The open connections of a server whose handlers block: lets shutdown close every one of them, and runs
- * the idle watchdog.
+ * the watchdog for {@code --idle-timeout} and {@code --work-timeout}.
  *
  * <p>A handler blocked in {@code read} cannot notice that it has waited too long: only another thread can
  * end the wait, by closing the socket under it, which makes the blocked call throw. That other thread is
  * the watchdog here, separate from every handler (the idea of rack-timeout). {@code Socket.setSoTimeout}
  * would do it from inside the handler instead, but only for reads: a handler stuck in {@code write}
  * behind a client that never reads has no timeout at all.
+ *
+ * <p>The same thread stops a handler stuck in its {@link Work}: it closes that client and interrupts the
+ * handler's thread, which wakes a sleep and ends a spin (rack-timeout raises in the stuck request's
+ * thread). This works because the handler has a thread of its own that can be interrupted without
+ * stopping anyone else; an event loop has no such thread, which is why those rungs refuse the option.
  */
 public final class Connections implements AutoCloseable {
 
     private final Set<Tracked> open = ConcurrentHashMap.newKeySet();
     private final long idleNanos;
+    private final Work work;
+    private final long workNanos;
     private final Thread watchdog;
     private final AtomicLong idleClosed = new AtomicLong();
+    private final AtomicLong workTimeouts = new AtomicLong();
     private final AtomicLong failed = new AtomicLong();
     private volatile boolean closed;
 
-    public Connections(Duration idleTimeout) {
-        this.idleNanos = idleTimeout.toNanos();
-        if (idleNanos > 0) {
-            watchdog = Thread.ofPlatform().daemon().name("idle-watchdog").start(this::watch);
+    /** Connections for {@code config}'s {@code --idle-timeout}, {@code --work} and {@code --work-timeout}. */
+    public Connections(ServerConfig config) {
+        this.idleNanos = config.idleTimeout().toNanos();
+        this.work = config.work();
+        this.workNanos = config.workTimeout().toNanos();
+        if (idleNanos > 0 || workNanos > 0) {
+            watchdog = Thread.ofPlatform().daemon().name("watchdog").start(this::watch);
         } else {
             watchdog = null;
         }
@@ -58,6 +70,11 @@ public final class Connections implements AutoCloseable {
         return idleClosed.get();
     }
 
+    /** Connections the watchdog closed because their handler worked longer than {@code --work-timeout}. */
+    public long workTimeouts() {
+        return workTimeouts.get();
+    }
+
     /** Connections that ended with an I/O error (a reset, mostly). */
     public long failed() {
         return failed.get();
@@ -81,9 +98,10 @@ public final class Connections implements AutoCloseable {
     }
 
     private void watch() {
-        // Checking four times per timeout closes an idle connection between 1 and 1.25 timeouts after
-        // its last byte, at the cost of one pass over the set each tick.
-        long tickMillis = Math.clamp(Duration.ofNanos(idleNanos).toMillis() / 4, 10, 1000);
+        // Checking four times per timeout closes a connection between 1 and 1.25 timeouts after it went
+        // idle (or its handler started working), at the cost of one pass over the set each tick.
+        long shortest = Math.min(idleNanos > 0 ? idleNanos : Long.MAX_VALUE, workNanos > 0 ? workNanos : Long.MAX_VALUE);
+        long tickMillis = Math.clamp(Duration.ofNanos(shortest).toMillis() / 4, 10, 1000);
         while (!closed) {
             try {
                 Thread.sleep(tickMillis);
@@ -92,7 +110,9 @@ public final class Connections implements AutoCloseable {
             }
             long now = System.nanoTime();
             for (Tracked tracked : open) {
-                if (now - tracked.lastActive > idleNanos) {
+                if (workNanos > 0 && tracked.stopIfWorkingSince(now - workNanos)) {
+                    workTimeouts.incrementAndGet();
+                } else if (idleNanos > 0 && now - tracked.lastActive > idleNanos && !tracked.working()) {
                     idleClosed.incrementAndGet();
                     tracked.close();
                 }
@@ -105,6 +125,9 @@ public final class Connections implements AutoCloseable {
         private final Closeable socket;
         private volatile long lastActive = System.nanoTime();
         private volatile boolean closedHere;
+        /** The handler thread while it is in {@link #work}, else null; guarded by this. */
+        private Thread worker;
+        private long workingSince;
 
         private Tracked(Closeable socket) {
             this.socket = socket;
@@ -113,6 +136,52 @@ public final class Connections implements AutoCloseable {
         /** Marks the connection as active now: call after every read or write that moved bytes. */
         public void touch() {
             lastActive = System.nanoTime();
+        }
+
+        /**
+         * Does the server's {@link Work} for the bytes just read, watched: if it takes longer than
+         * {@code --work-timeout}, the watchdog closes this connection and interrupts this thread, and
+         * this throws. Call it where the handler runs: after each read, before echoing those bytes.
+         *
+         * @throws InterruptedIOException if the watchdog stopped the work (the connection is closed)
+         */
+        public void work(byte[] bytes, int offset, int length) throws InterruptedIOException {
+            if (!work.isSome()) {
+                return;
+            }
+            synchronized (this) {
+                worker = Thread.currentThread();
+                workingSince = System.nanoTime();
+            }
+            try {
+                work.apply(bytes, offset, length);
+            } finally {
+                synchronized (this) {
+                    worker = null;
+                    // The watchdog interrupts only under this lock and only while worker is set, so once
+                    // this is cleared no interrupt can follow; one that came late is dropped here, so a
+                    // pool thread does not carry it to its next client.
+                    Thread.interrupted();
+                }
+            }
+        }
+
+        private synchronized boolean working() {
+            return worker != null;
+        }
+
+        /** The watchdog's side of {@link #work}: closes and interrupts if the work began before {@code limit}. */
+        private boolean stopIfWorkingSince(long limit) {
+            synchronized (this) {
+                if (worker == null || workingSince - limit > 0) {
+                    return false;
+                }
+                // Closed first, so whatever the handler does after the interrupt meets a closed socket
+                // and counts as a close we made, not a failure.
+                close();
+                worker.interrupt();
+                return true;
+            }
         }
 
         /** Whether this side closed it (watchdog or shutdown): the handler's I/O error is then expected. */

@@ -42,4 +42,12 @@ public interface EchoServer extends AutoCloseable {
     default Map<String, Long> counters() {
         return Map.of();
     }
+
+    /**
+     * Clients the {@code --work-timeout} watchdog closed because their handler worked too long; 0 on rungs
+     * without one. Printed with {@link #servedPerWorker()} when the option is set.
+     */
+    default long workTimeouts() {
+        return 0;
+    }
 }

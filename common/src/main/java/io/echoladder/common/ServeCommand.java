@@ -53,6 +53,14 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Print connections served per worker every DURATION (default 5s), besides on exit.")
     private Duration stats;
 
+    @Option(names = "--work", paramLabel = "KIND:DURATION", converter = Work.Converter.class,
+            description = "Work per read before echoing it: cpu:D spins on a checksum of the bytes for D, sleep:D blocks for D (e.g. cpu:100us, sleep:1ms).")
+    private Work work;
+
+    @Option(names = "--work-timeout", paramLabel = "DURATION", converter = Cli.DurationConverter.class,
+            description = "Thread rungs: a watchdog closes a client whose handler has worked longer than this.")
+    private Duration workTimeout;
+
     @Option(names = "--edge-triggered", description = "epoll rung: edge-triggered (EPOLLET) instead of level-triggered.")
     private boolean edgeTriggered;
 
@@ -71,7 +79,9 @@ public final class ServeCommand implements Callable<Integer> {
         ServerConfig config = new ServerConfig(host, port, positive("--workers", workers),
                 positive("--max-connections", maxConnections),
                 idleTimeout == null ? Duration.ZERO : nonZero("--idle-timeout", idleTimeout),
-                stats == null ? Duration.ZERO : nonZero("--stats", stats), edgeTriggered, !noStartupImage);
+                stats == null ? Duration.ZERO : nonZero("--stats", stats), edgeTriggered, !noStartupImage,
+                work == null ? Work.NONE : work,
+                workTimeout == null ? Duration.ZERO : nonZero("--work-timeout", workTimeout));
         if (port < 0 || port > 65535) {
             throw LadderException.usage("--port must be 0 to 65535, not " + port);
         }
@@ -91,15 +101,15 @@ public final class ServeCommand implements Callable<Integer> {
         out.println("listening on " + Listeners.hostPort(host, bound.getPort()));
         out.flush();
         if (!config.statsInterval().isZero()) {
-            Thread.ofPlatform().daemon().name("stats").start(() -> printStatsEvery(server, config.statsInterval(), main));
+            Thread.ofPlatform().daemon().name("stats").start(() -> printStatsEvery(server, config, main));
         }
 
         server.serve();
-        printStats(server);
+        printStats(server, config);
         return 0;
     }
 
-    private static void printStats(EchoServer server) {
+    private static void printStats(EchoServer server, ServerConfig config) {
         System.out.println(statsLine(server.servedPerWorker()));
         if (!server.eventsPerWorker().isEmpty()) {
             System.out.println(statsLine(server.eventsPerWorker()).replace("served per worker", "events per worker"));
@@ -108,8 +118,14 @@ public final class ServeCommand implements Callable<Integer> {
             System.out.println("counted: " + server.counters().entrySet().stream()
                     .map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining(" ")));
         }
+        if (!config.workTimeout().isZero()) {
+            System.out.println(WORK_TIMEOUTS + server.workTimeouts());
+        }
         System.out.flush();
     }
+
+    /** The start of the line, printed with the others when {@code --work-timeout} is set, that counts its closes. */
+    public static final String WORK_TIMEOUTS = "closed for working past --work-timeout: ";
 
     /** {@code served per worker: main=3 (total 3)}: the accept distribution, one line. */
     public static String statsLine(Map<String, Long> perWorker) {
@@ -119,15 +135,15 @@ public final class ServeCommand implements Callable<Integer> {
                 .collect(Collectors.joining(" ")) + " (total " + total + ")";
     }
 
-    private static void printStatsEvery(EchoServer server, Duration interval, Thread main) {
+    private static void printStatsEvery(EchoServer server, ServerConfig config, Thread main) {
         // Runs beside the server; the counts are read without stopping anyone, so they may be a moment old.
         while (main.isAlive()) {
             try {
-                Thread.sleep(interval);
+                Thread.sleep(config.statsInterval());
             } catch (InterruptedException e) {
                 return;
             }
-            printStats(server);
+            printStats(server, config);
         }
     }
 
@@ -143,22 +159,29 @@ public final class ServeCommand implements Callable<Integer> {
     }
 
     private void refuseWhatDoesNotApply(Rung rung) {
-        List<String> refused = new ArrayList<>();
+        List<Setting> refused = new ArrayList<>();
         check(rung, Setting.WORKERS, workers != null, refused);
         check(rung, Setting.MAX_CONNECTIONS, maxConnections != null, refused);
         check(rung, Setting.IDLE_TIMEOUT, idleTimeout != null, refused);
         check(rung, Setting.STATS, stats != null, refused);
         check(rung, Setting.EDGE_TRIGGERED, edgeTriggered, refused);
         check(rung, Setting.NO_STARTUP_IMAGE, noStartupImage, refused);
-        if (!refused.isEmpty()) {
-            throw LadderException.usage("rung '" + rung.id() + "' does not take " + String.join(", ", refused)
-                    + " (" + rung.description() + ")");
+        check(rung, Setting.WORK, work != null, refused);
+        check(rung, Setting.WORK_TIMEOUT, workTimeout != null, refused);
+        if (refused.isEmpty()) {
+            return;
         }
+        // A refusal that is the lesson (an event loop cannot time out its own handler) says why; the
+        // others name the rung's model.
+        String why = refused.stream().map(Setting::whyRefused).filter(w -> !w.isEmpty()).findFirst()
+                .orElse(rung.description());
+        throw LadderException.usage("rung '" + rung.id() + "' does not take "
+                + String.join(", ", refused.stream().map(Setting::flag).toList()) + " (" + why + ")");
     }
 
-    private static void check(Rung rung, Setting setting, boolean given, List<String> refused) {
+    private static void check(Rung rung, Setting setting, boolean given, List<Setting> refused) {
         if (given && !rung.settings().contains(setting)) {
-            refused.add(setting.flag());
+            refused.add(setting);
         }
     }
 

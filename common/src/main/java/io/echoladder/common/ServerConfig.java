@@ -13,15 +13,21 @@ import java.time.Duration;
  * @param statsInterval  print per-worker counts this often; {@link Duration#ZERO} means only on exit
  * @param edgeTriggered  epoll rungs: EPOLLET instead of level-triggered
  * @param startupImage   process rungs: start workers from an AOT cache (false: {@code --no-startup-image})
+ * @param work           what the handler does with each read before echoing it ({@code --work});
+ *                       {@link Work#NONE} for a plain echo
+ * @param workTimeout    thread rungs: the watchdog closes a client whose handler has been in {@link #work}
+ *                       this long ({@code --work-timeout}); {@link Duration#ZERO} means never
  */
 public record ServerConfig(String host, int port, int workers, int maxConnections, Duration idleTimeout,
-                           Duration statsInterval, boolean edgeTriggered, boolean startupImage) {
+                           Duration statsInterval, boolean edgeTriggered, boolean startupImage, Work work,
+                           Duration workTimeout) {
 
     /** Backlog for every listener: deep enough that a burst of connects waits instead of being refused. */
     public static final int BACKLOG = 4096;
 
     public static ServerConfig defaults() {
-        return new ServerConfig("127.0.0.1", 0, 0, 0, Duration.ZERO, Duration.ZERO, false, true);
+        return new ServerConfig("127.0.0.1", 0, 0, 0, Duration.ZERO, Duration.ZERO, false, true, Work.NONE,
+                Duration.ZERO);
     }
 
     public int workersOr(int fallback) {

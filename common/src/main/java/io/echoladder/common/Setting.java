@@ -7,15 +7,35 @@ public enum Setting {
     IDLE_TIMEOUT("--idle-timeout"),
     STATS("--stats"),
     EDGE_TRIGGERED("--edge-triggered"),
-    NO_STARTUP_IMAGE("--no-startup-image");
+    NO_STARTUP_IMAGE("--no-startup-image"),
+    /** Taken by the rungs whose handler calls {@link Work}; the others refuse it rather than ignore it. */
+    WORK("--work"),
+    WORK_TIMEOUT("--work-timeout",
+            "the watchdog stops a stuck handler by interrupting the handler's own thread: on an event loop no"
+                    + " other thread can stop a handler that blocks the loop, and the process rungs' handlers"
+                    + " run in other processes");
 
     private final String flag;
+    private final String whyRefused;
 
     Setting(String flag) {
+        this(flag, "");
+    }
+
+    Setting(String flag, String whyRefused) {
         this.flag = flag;
+        this.whyRefused = whyRefused;
     }
 
     public String flag() {
         return flag;
+    }
+
+    /**
+     * Why a rung that does not take this option cannot, when that is the lesson rather than a gap; empty
+     * when the rung's one-line model says enough.
+     */
+    public String whyRefused() {
+        return whyRefused;
     }
 }

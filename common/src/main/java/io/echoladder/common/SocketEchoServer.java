@@ -7,7 +7,7 @@ import java.net.Socket;
 
 /**
  * What every rung built on blocking {@code java.net} sockets shares and none of them teaches: the bound
- * listener, the tracked connections, and stopping by closing both (which wakes every thread blocked in
+ * listener, the tracked connections (with their watchdog), and stopping by closing both (which wakes every thread blocked in
  * accept, read or write). Each rung adds only its model: who calls accept, and who runs each client.
  */
 public abstract class SocketEchoServer implements EchoServer {
@@ -18,7 +18,7 @@ public abstract class SocketEchoServer implements EchoServer {
 
     protected SocketEchoServer(ServerConfig config) throws IOException {
         this.listener = Listeners.serverSocket(config);
-        this.connections = new Connections(config.idleTimeout());
+        this.connections = new Connections(config);
     }
 
     /**
@@ -35,6 +35,11 @@ public abstract class SocketEchoServer implements EchoServer {
     @Override
     public InetSocketAddress localAddress() {
         return (InetSocketAddress) listener.getLocalSocketAddress();
+    }
+
+    @Override
+    public long workTimeouts() {
+        return connections.workTimeouts();
     }
 
     @Override

@@ -1,6 +1,8 @@
 package io.echoladder.forked;
 
 import io.echoladder.common.Jvm;
+import io.echoladder.common.ServerConfig;
+import io.echoladder.common.Work;
 import io.echoladder.common.linux.Posix;
 import io.echoladder.common.linux.UnixSockets;
 import java.io.IOException;
@@ -48,17 +50,20 @@ final class Children {
     private static final AtomicLong SEQUENCE = new AtomicLong();
 
     private final Set<Process> live = ConcurrentHashMap.newKeySet();
+    private final Work work;
     private final Path image;
     private final AtomicBoolean training = new AtomicBoolean();
 
     /**
-     * @param startupImage start workers from an AOT cache ({@code -XX:AOTCache}): the classes a worker
-     *                     loads and links, already parsed and laid out, mapped from a file. The first
-     *                     worker without one records it ({@code -XX:AOTCacheOutput}) as it runs, and the
-     *                     JVM writes the cache as that worker exits; every later worker starts from it.
+     * Children for {@code config}: every worker does its {@code --work} (passed on its command line), and
+     * with {@code config.startupImage()} they start from an AOT cache ({@code -XX:AOTCache}): the classes
+     * a worker loads and links, already parsed and laid out, mapped from a file. The first worker without
+     * one records it ({@code -XX:AOTCacheOutput}) as it runs, and the JVM writes the cache as that worker
+     * exits; every later worker starts from it.
      */
-    Children(boolean startupImage) {
-        this.image = startupImage ? imagePath() : null;
+    Children(ServerConfig config) {
+        this.work = config.work();
+        this.image = config.startupImage() ? imagePath() : null;
     }
 
     /**
@@ -98,7 +103,7 @@ final class Children {
     }
 
     /**
-     * Starts {@code Worker MODE NAME ARGS...} and accepts its connection back. Fails if the child dies
+     * Starts {@code Worker MODE NAME WORK ARGS...} and accepts its connection back. Fails if the child dies
      * before connecting.
      */
     Child start(String mode, List<String> args) throws IOException {
@@ -113,7 +118,8 @@ final class Children {
             List<String> imageFlags = imageFlags();
             command.addAll(imageFlags);
             boolean recording = imageFlags.stream().anyMatch(f -> f.startsWith("-XX:AOTCacheOutput"));
-            command.addAll(List.of("-cp", WORKER_CLASS_PATH, Worker.class.getName(), mode, name));
+            command.addAll(List.of("-cp", WORKER_CLASS_PATH, Worker.class.getName(), mode, name,
+                    work.toString()));
             command.addAll(args);
             Process process = new ProcessBuilder(command)
                     .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))

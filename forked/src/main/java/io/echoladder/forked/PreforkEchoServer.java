@@ -28,7 +28,7 @@ public final class PreforkEchoServer implements EchoServer {
     private PreforkEchoServer(ServerConfig config) throws IOException {
         this.listenFd = ProcessPerConnectionEchoServer.blockingListener(config, false);
         this.address = Posix.getsockname(listenFd);
-        Children children = new Children(config.startupImage());
+        Children children = new Children(config);
         this.pool = new WorkerPool("prefork", config.workersOr(Runtime.getRuntime().availableProcessors()), children,
                 index -> {
                     Children.Child child = children.start("prefork", List.of());
@@ -67,7 +67,7 @@ public final class PreforkEchoServer implements EchoServer {
         public Provider() {
             super("prefork", 110, "forked",
                     "--workers N child JVMs (default: cores) share the listening socket (SCM_RIGHTS) and block in accept",
-                    EnumSet.of(Setting.WORKERS, Setting.STATS, Setting.NO_STARTUP_IMAGE),
+                    EnumSet.of(Setting.WORKERS, Setting.STATS, Setting.NO_STARTUP_IMAGE, Setting.WORK),
                     PreforkEchoServer::new);
         }
     }

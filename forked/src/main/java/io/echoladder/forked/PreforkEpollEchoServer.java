@@ -31,7 +31,7 @@ public final class PreforkEpollEchoServer implements EchoServer {
     private PreforkEpollEchoServer(ServerConfig config) throws IOException {
         this.listenFd = ProcessPerConnectionEchoServer.blockingListener(config, false);
         this.address = Posix.getsockname(listenFd);
-        Children children = new Children(config.startupImage());
+        Children children = new Children(config);
         int workers = config.workersOr(Runtime.getRuntime().availableProcessors());
         this.pool = new WorkerPool("prefork-epoll", workers, children,
                 index -> children.start("prefork-epoll", List.of()));

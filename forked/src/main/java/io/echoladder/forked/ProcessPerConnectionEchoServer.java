@@ -48,7 +48,7 @@ public final class ProcessPerConnectionEchoServer implements EchoServer {
         this.listenFd = blockingListener(config, false);
         this.address = Posix.getsockname(listenFd);
         this.maxConnections = config.maxConnections() > 0 ? config.maxConnections() : DEFAULT_MAX_CONNECTIONS;
-        this.children = new Children(config.startupImage());
+        this.children = new Children(config);
     }
 
     /** A blocking listener through our bindings (its fd is what gets passed to children). */
@@ -135,7 +135,7 @@ public final class ProcessPerConnectionEchoServer implements EchoServer {
         public Provider() {
             super("process-per-connection", 100, "forked",
                     "a child JVM per client (at most 64 by default); the accepted socket is passed over SCM_RIGHTS",
-                    EnumSet.of(Setting.MAX_CONNECTIONS, Setting.STATS, Setting.NO_STARTUP_IMAGE),
+                    EnumSet.of(Setting.MAX_CONNECTIONS, Setting.STATS, Setting.NO_STARTUP_IMAGE, Setting.WORK),
                     ProcessPerConnectionEchoServer::new);
         }
     }

@@ -31,7 +31,7 @@ public final class ReusePortEchoServer implements EchoServer {
         int placeholder = ProcessPerConnectionEchoServer.blockingListener(config, true);
         try {
             this.address = Posix.getsockname(placeholder);
-            Children children = new Children(config.startupImage());
+            Children children = new Children(config);
             List<String> where = List.of(config.host(), Integer.toString(address.getPort()));
             this.pool = new WorkerPool("reuseport", config.workersOr(Runtime.getRuntime().availableProcessors()),
                     children, index -> {
@@ -75,7 +75,7 @@ public final class ReusePortEchoServer implements EchoServer {
         public Provider() {
             super("reuseport", 130, "forked",
                     "--workers N child JVMs (default: cores) each bind the port with SO_REUSEPORT; the kernel spreads clients",
-                    EnumSet.of(Setting.WORKERS, Setting.STATS, Setting.NO_STARTUP_IMAGE),
+                    EnumSet.of(Setting.WORKERS, Setting.STATS, Setting.NO_STARTUP_IMAGE, Setting.WORK),
                     ReusePortEchoServer::new);
         }
     }

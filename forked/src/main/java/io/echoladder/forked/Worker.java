@@ -1,23 +1,26 @@
 package io.echoladder.forked;
 
 import io.echoladder.common.ServerConfig;
+import io.echoladder.common.Work;
 import io.echoladder.common.linux.Posix;
 import io.echoladder.common.linux.Syscall;
 import io.echoladder.common.linux.UnixSockets;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.net.InetSocketAddress;
 
 /**
  * The child process of the process rungs: a JVM started by the parent with {@code ProcessBuilder}. It
- * connects back to the parent over a Unix socket (the name is its argument), and then, by mode:
+ connects back to the parent over a Unix socket (NAME), does the server's {@code --work} (WORK, as
+ * {@link Work#parse} reads it, or {@code none}) on every read, and then, by mode:
  * <ul>
- *   <li>{@code connection NAME}: receives one client socket (SCM_RIGHTS), echoes it, exits;
- *   <li>{@code prefork NAME}: receives the listening socket and loops: accept, echo, accept...;
- *   <li>{@code prefork-epoll NAME}: runs the epoll rung's loop on client descriptors the parent
- *       passes over the Unix socket;
- *   <li>{@code reuseport NAME HOST PORT}: binds its own listener on the shared port with SO_REUSEPORT,
+ *   <li>{@code connection NAME WORK}: receives one client socket (SCM_RIGHTS), echoes it, exits;
+ *   <li>{@code prefork NAME WORK}: receives the listening socket and loops: accept, echo, accept...;
+ *   <li>{@code prefork-epoll NAME WORK}: runs the epoll rung's loop on client descriptors the parent
+ *       passes over the Unix socket (that loop does no work yet);
+ *   <li>{@code reuseport NAME WORK HOST PORT}: binds its own listener on the shared port with SO_REUSEPORT,
  *       says it is ready, and loops like prefork.
  * </ul>
  * It tells the parent of every accept with one byte, and exits when the parent is gone (its end of the
@@ -44,13 +47,14 @@ public final class Worker {
 
     private static void run(String[] args) throws Exception {
         int parent = UnixSockets.connect(args[1]);
+        Work work = args[2].equals("none") ? Work.NONE : Work.parse(args[2]);
         MemorySegment buffer = Arena.global().allocate(BUFFER_SIZE);
         switch (args[0]) {
             case "connection" -> {
                 int client = UnixSockets.receiveFd(parent);
                 exitWhenParentIsGone(parent);
                 if (client >= 0) {
-                    echo(client, buffer);
+                    echo(client, buffer, work);
                     Syscall.call(Syscall.SYS_close, client, 0, 0);
                 }
             }
@@ -58,7 +62,7 @@ public final class Worker {
                 int listener = UnixSockets.receiveFd(parent);
                 exitWhenParentIsGone(parent);
                 if (listener >= 0) {
-                    serve(listener, parent, buffer);
+                    serve(listener, parent, buffer, work);
                 }
             }
             case "prefork-epoll" -> {
@@ -68,19 +72,19 @@ public final class Worker {
             }
             case "reuseport" -> {
                 exitWhenParentIsGone(parent);
-                InetSocketAddress address = new InetSocketAddress(args[2], Integer.parseInt(args[3]));
+                InetSocketAddress address = new InetSocketAddress(args[3], Integer.parseInt(args[4]));
                 // Every worker binds the same port; with SO_REUSEPORT the kernel keeps one accept queue per
                 // socket and spreads new connections over them by a hash of the client's address and port.
                 int listener = Posix.listener(address, ServerConfig.BACKLOG, false, true);
                 UnixSockets.writeByte(parent, READY);
-                serve(listener, parent, buffer);
+                serve(listener, parent, buffer, work);
             }
             default -> throw new IllegalArgumentException("unknown mode " + args[0]);
         }
     }
 
     /** Accept and echo, one client at a time, for as long as the process lives. */
-    private static void serve(int listener, int parent, MemorySegment buffer) throws IOException {
+    private static void serve(int listener, int parent, MemorySegment buffer, Work work) throws IOException {
         while (true) {
             // Blocks in accept(2) on a listener other workers block on too; the kernel wakes one of them.
             int client = (int) Syscall.call(Syscall.SYS_accept4, listener, 0, 0, Posix.SOCK_CLOEXEC);
@@ -88,21 +92,23 @@ public final class Worker {
                 continue; // the client left before we took it
             }
             UnixSockets.writeByte(parent, ACCEPTED);
-            echo(client, buffer);
+            echo(client, buffer, work);
             Syscall.call(Syscall.SYS_close, client, 0, 0);
         }
     }
 
     /**
      * The blocking echo loop, in syscalls: read, write it all back, until EOF or an error. Through
-     * {@link Syscall}, so a worker links one downcall in all (see there why).
+     * {@link Syscall}, so a worker links one downcall in all (see there why). Nothing here interrupts
+     * a worker's thread, so the work always runs to its end.
      */
-    static void echo(int fd, MemorySegment buffer) {
+    static void echo(int fd, MemorySegment buffer, Work work) throws InterruptedIOException {
         while (true) {
             long n = Syscall.call(Syscall.SYS_read, fd, buffer.address(), buffer.byteSize());
             if (n <= 0) {
                 return; // EOF after a half-close: everything was echoed; or a reset
             }
+            work.apply(buffer.asSlice(0, n)); // --work: the handler's own work on these bytes
             for (long written = 0; written < n; ) {
                 long w = Syscall.call(Syscall.SYS_write, fd, buffer.address() + written, n - written);
                 if (w <= 0) {

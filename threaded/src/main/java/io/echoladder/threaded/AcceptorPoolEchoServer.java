@@ -94,7 +94,8 @@ public final class AcceptorPoolEchoServer extends SocketEchoServer {
         public Provider() {
             super("thread-pool-handoff", 40, "threaded",
                     "one acceptor hands connections through a bounded queue to --workers N threads; full queue blocks it",
-                    EnumSet.of(Setting.WORKERS, Setting.IDLE_TIMEOUT, Setting.STATS),
+                    EnumSet.of(Setting.WORKERS, Setting.IDLE_TIMEOUT, Setting.STATS, Setting.WORK,
+                            Setting.WORK_TIMEOUT),
                     AcceptorPoolEchoServer::new);
         }
     }

@@ -64,7 +64,8 @@ public final class ThreadPerConnectionEchoServer extends SocketEchoServer {
         public Provider() {
             super("thread-per-connection", 20, "threaded",
                     "a platform thread per client, started by the accept loop",
-                    EnumSet.of(Setting.MAX_CONNECTIONS, Setting.IDLE_TIMEOUT, Setting.STATS),
+                    EnumSet.of(Setting.MAX_CONNECTIONS, Setting.IDLE_TIMEOUT, Setting.STATS, Setting.WORK,
+                            Setting.WORK_TIMEOUT),
                     config -> new ThreadPerConnectionEchoServer(config,
                             Thread.ofPlatform().daemon().name("echo-", 0)));
         }

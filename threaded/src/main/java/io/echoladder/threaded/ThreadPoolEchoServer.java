@@ -82,7 +82,8 @@ public final class ThreadPoolEchoServer extends SocketEchoServer {
         public Provider() {
             super("thread-pool", 30, "threaded",
                     "pre-threaded: --workers N threads (default " + DEFAULT_WORKERS + ") all block in accept on one listener",
-                    EnumSet.of(Setting.WORKERS, Setting.IDLE_TIMEOUT, Setting.STATS),
+                    EnumSet.of(Setting.WORKERS, Setting.IDLE_TIMEOUT, Setting.STATS, Setting.WORK,
+                            Setting.WORK_TIMEOUT),
                     ThreadPoolEchoServer::new);
         }
     }

@@ -22,7 +22,8 @@ public final class VirtualThreadEchoServer {
         public Provider() {
             super("virtual-threads", 50, "threaded",
                     "a virtual thread per client: blocking code, parked continuations, the JDK's epoll poller",
-                    EnumSet.of(Setting.MAX_CONNECTIONS, Setting.IDLE_TIMEOUT, Setting.STATS),
+                    EnumSet.of(Setting.MAX_CONNECTIONS, Setting.IDLE_TIMEOUT, Setting.STATS, Setting.WORK,
+                            Setting.WORK_TIMEOUT),
                     config -> new ThreadPerConnectionEchoServer(config,
                             // The one line that differs from thread-per-connection.
                             Thread.ofVirtual().name("echo-", 0)));

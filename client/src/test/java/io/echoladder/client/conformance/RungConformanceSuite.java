@@ -8,6 +8,7 @@ import io.echoladder.client.Proc;
 import io.echoladder.client.RungProcess;
 import io.echoladder.common.Rung;
 import io.echoladder.common.Rungs;
+import io.echoladder.common.ServeCommand;
 import io.echoladder.common.Setting;
 import java.io.IOException;
 import java.net.StandardSocketOptions;
@@ -18,6 +19,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
 import org.junit.jupiter.api.Test;
@@ -32,6 +34,11 @@ import org.junit.jupiter.api.Timeout;
  * <p>A subclass names its rung and declares what it claims; the suite holds it to exactly that. Which of
  * {@code --idle-timeout} and {@code --max-connections} a rung takes is read from its {@link Rung}
  * descriptor, so a rung that refuses an option is tested for refusing it cleanly.
+ *
+ * <p>With {@code -Dconformance.work=KIND:DURATION} (e.g. {@code mvn verify -Dconformance.work=cpu:50us}),
+ * every server the suite starts runs with that {@code --work}, so the whole contract is checked with a
+ * handler that does work between read and write; a rung that does not take {@code --work} is skipped
+ * then, and says so. Without it, case 13 checks a lighter subset under {@code --work cpu:50us}.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
@@ -88,8 +95,23 @@ public abstract class RungConformanceSuite {
         return 1000;
     }
 
+    /** The suite's {@code --work} for every server it starts, from {@code -Dconformance.work}; empty for none. */
+    public static final String WORK_PROPERTY = "conformance.work";
+
+    private static List<String> workArguments() {
+        String work = System.getProperty(WORK_PROPERTY, "");
+        return work.isBlank() ? List.of() : List.of("--work", work);
+    }
+
     @BeforeAll
     void startServer() throws IOException {
+        if (!workArguments().isEmpty() && !descriptor().settings().contains(Setting.WORK)) {
+            say("does not take --work: skipped under -D" + WORK_PROPERTY);
+            Assumptions.abort(rung() + " does not take --work");
+        }
+        if (!workArguments().isEmpty()) {
+            say("every server of this run does " + workArguments());
+        }
         server = start(serveArguments());
         cases = new EchoCases(server.address(), replyTimeout(), 862);
     }
@@ -101,8 +123,13 @@ public abstract class RungConformanceSuite {
         }
     }
 
+    /** Starts the rung with these arguments, and the run's {@code --work} if it has one. */
     protected final RungProcess start(List<String> arguments) throws IOException {
-        return RungProcess.start(rung(), arguments);
+        List<String> all = new ArrayList<>(arguments);
+        if (!arguments.contains("--work")) {
+            all.addAll(workArguments());
+        }
+        return RungProcess.start(rung(), all);
     }
 
     private void say(String text) {
@@ -326,6 +353,83 @@ public abstract class RungConformanceSuite {
         }
     }
 
+    @Test
+    @DisplayName("13. --work cpu:50us: the contract's messages stay byte-exact (or the rung refuses --work)")
+    void workBetweenReadAndWrite() throws Exception {
+        if (!descriptor().settings().contains(Setting.WORK)) {
+            assertRefused("--work", "cpu:50us");
+            return;
+        }
+        List<String> arguments = new ArrayList<>(serveArguments());
+        arguments.addAll(List.of("--work", "cpu:50us"));
+        try (RungProcess working = start(arguments)) {
+            EchoCases on = new EchoCases(working.address(), replyTimeout(), 13);
+            say("with --work cpu:50us: " + on.shortMessage());
+            say("with --work cpu:50us: " + on.bulk(1 << 20));
+            say("with --work cpu:50us: " + on.halfClose(100_003));
+        }
+    }
+
+    @Test
+    @DisplayName("14. --work-timeout: the watchdog closes a client whose handler works too long, and counts it")
+    void workTimeout() throws Exception {
+        if (!descriptor().settings().contains(Setting.WORK_TIMEOUT)) {
+            String refusal = assertRefused("--work-timeout", "1s");
+            assertThat(refusal).contains(Setting.WORK_TIMEOUT.whyRefused());
+            return;
+        }
+        // Every message sleeps 30 s in the handler; the watchdog must end that after 200 ms.
+        List<String> arguments = new ArrayList<>(serveArguments());
+        arguments.addAll(List.of("--work", "sleep:30s", "--work-timeout", "200ms", "--stats", "100ms"));
+        if (descriptor().settings().contains(Setting.WORKERS) && !arguments.contains("--workers")) {
+            // Two workers: one holds the idle client, so the two stuck clients take turns on the other,
+            // and the second one runs on a thread the watchdog has already interrupted once.
+            arguments.addAll(List.of("--workers", "2"));
+        }
+        try (RungProcess watched = start(arguments)) {
+            EchoCases on = new EchoCases(watched.address());
+            EchoSession idle = servesConcurrently() ? on.connect("idle client") : null;
+            try {
+                for (int i = 1; i <= 2; i++) {
+                    try (EchoSession stuck = on.connect("stuck client " + i)) {
+                        stuck.send(new byte[] {(byte) i});
+                        String end = stuck.awaitClose(Duration.ofSeconds(10));
+                        assertThat(end).as("stuck client %d: the watchdog ends 30 s of work after 200 ms; %s", i,
+                                watched.diagnostics()).isNotNull();
+                    }
+                    String counted = ServeCommand.WORK_TIMEOUTS + i;
+                    assertThat(awaitLine(watched, counted, Duration.ofSeconds(10)))
+                            .as("--stats counts stuck client %d: %s", i, watched.stdout()).isTrue();
+                }
+                if (idle != null) {
+                    assertThat(idle.awaitClose(Duration.ofMillis(300)))
+                            .as("an idle client is no handler at work: the work watchdog leaves it open").isNull();
+                }
+            } finally {
+                if (idle != null) {
+                    idle.close();
+                }
+            }
+            assertThat(watched.terminate(Duration.ofSeconds(5))).as("exit status; %s", watched.diagnostics()).isZero();
+            List<String> lines = watched.stdout();
+            assertThat(lines.getLast()).as("the last line on exit").isEqualTo(ServeCommand.WORK_TIMEOUTS + 2);
+            say("two clients stuck in --work sleep:30s were closed by --work-timeout 200ms and counted"
+                    + (idle != null ? "; an idle client stayed open" : "") + ": " + lines.getLast());
+        }
+    }
+
+    /** Waits for the server to print exactly {@code line} on stdout. */
+    private static boolean awaitLine(RungProcess process, String line, Duration wait) throws InterruptedException {
+        long deadline = System.nanoTime() + wait.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (process.stdout().contains(line)) {
+                return true;
+            }
+            Thread.sleep(20);
+        }
+        return false;
+    }
+
     private void cycle(byte[] message, String label) throws CaseFailure {
         try (EchoSession s = cases.connect(label)) {
             s.send(message);
@@ -337,8 +441,8 @@ public abstract class RungConformanceSuite {
         return Proc.tree(server.pid()).stream().mapToLong(p -> Proc.openFds(p.pid())).sum();
     }
 
-    /** A rung that does not take an option must refuse it: exit 2, one line naming the option. */
-    private void assertRefused(String option, String value) throws Exception {
+    /** A rung that does not take an option must refuse it: exit 2, one line naming the option, returned. */
+    private String assertRefused(String option, String value) throws Exception {
         List<String> command = new ArrayList<>(List.of(RungProcess.javaExecutable()));
         command.addAll(RungProcess.JVM_FLAGS);
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), RungProcess.SERVE_MAIN,
@@ -352,6 +456,7 @@ public abstract class RungConformanceSuite {
             assertThat(p.exitValue()).as("exit status of serve %s %s %s: %s", rung(), option, value, output).isEqualTo(2);
             assertThat(output).contains(option).doesNotContain("Exception").doesNotContain("\n");
             say("does not take " + option + " and says so: " + output);
+            return output;
         } finally {
             p.destroyForcibly();
         }
