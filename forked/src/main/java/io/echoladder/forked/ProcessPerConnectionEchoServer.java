@@ -45,16 +45,16 @@ public final class ProcessPerConnectionEchoServer implements EchoServer {
     private volatile boolean closing;
 
     private ProcessPerConnectionEchoServer(ServerConfig config) throws IOException {
-        this.listenFd = blockingListener(config, false);
+        this.listenFd = blockingListener(config);
         this.address = Posix.getsockname(listenFd);
         this.maxConnections = config.maxConnections() > 0 ? config.maxConnections() : DEFAULT_MAX_CONNECTIONS;
         this.children = new Children(config.startupImage());
     }
 
     /** A blocking listener through our bindings (its fd is what gets passed to children). */
-    static int blockingListener(ServerConfig config, boolean reusePort) throws IOException {
+    static int blockingListener(ServerConfig config) throws IOException {
         try {
-            return Posix.listener(Listeners.address(config), ServerConfig.BACKLOG, false, reusePort);
+            return Posix.listener(Listeners.address(config), ServerConfig.BACKLOG, false, false);
         } catch (Native.NativeException e) {
             if (e.errno() == Native.EADDRINUSE) {
                 throw Listeners.portTaken(config, e);

@@ -1,7 +1,6 @@
 package io.echoladder.client.conformance;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.fail;
 
 import io.echoladder.client.Payload;
 import io.echoladder.client.Proc;
@@ -339,21 +338,11 @@ public abstract class RungConformanceSuite {
 
     /** A rung that does not take an option must refuse it: exit 2, one line naming the option. */
     private void assertRefused(String option, String value) throws Exception {
-        List<String> command = new ArrayList<>(List.of(RungProcess.javaExecutable()));
-        command.addAll(RungProcess.JVM_FLAGS);
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), RungProcess.SERVE_MAIN,
-                rung(), "--port", "0", option, value));
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        try {
-            if (!p.waitFor(60, TimeUnit.SECONDS)) {
-                fail(rung() + " with " + option + " did not exit");
-            }
-            String output = new String(p.getInputStream().readAllBytes()).strip();
-            assertThat(p.exitValue()).as("exit status of serve %s %s %s: %s", rung(), option, value, output).isEqualTo(2);
-            assertThat(output).contains(option).doesNotContain("Exception").doesNotContain("\n");
-            say("does not take " + option + " and says so: " + output);
-        } finally {
-            p.destroyForcibly();
-        }
+        RungProcess.Refusal run = RungProcess.runExpectingExit(List.of(rung(), "--port", "0", option, value),
+                Duration.ofSeconds(60));
+        assertThat(run.status()).as("exit status of serve %s %s %s (-1: still running): %s", rung(), option, value,
+                run.output()).isEqualTo(2);
+        assertThat(run.output()).contains(option).doesNotContain("Exception").doesNotContain("\n");
+        say("does not take " + option + " and says so: " + run.output());
     }
 }
