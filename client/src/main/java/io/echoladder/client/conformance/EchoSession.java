@@ -99,6 +99,9 @@ public final class EchoSession implements AutoCloseable {
                 expectEof();
             }
         } catch (CaseFailure failure) {
+            // The verdict is in. Nobody reads any more, so the writer may be blocked on a full socket
+            // buffer until the server gives up: closing the socket wakes it now instead.
+            close();
             IOException w = writeError.get();
             throw w == null ? failure : new CaseFailure(failure.getMessage() + " (writer: " + w.getMessage() + ")");
         } finally {

@@ -64,6 +64,22 @@ class CheckCommandTest {
         }
     }
 
+    /**
+     * A mismatch deep in the 16 MiB case, where our writer is still sending and blocks once the server
+     * stops being read: the case must fail at once, not after the whole {@code --timeout}.
+     */
+    @Test
+    @Timeout(value = 50, unit = TimeUnit.SECONDS) // the --timeout below is 60 s: waiting it out fails this
+    void reportsAMismatchWithoutWaitingOutTheTimeout() throws Exception {
+        try (FaultyEchoServer server = new FaultyEchoServer(Fault.FLIP, (1 << 20) + 7)) {
+            Run run = check("--port", Integer.toString(server.port()), "--timeout", "60s");
+            assertThat(run.status()).as(run.out()).isEqualTo(1);
+            assertThat(run.out()).contains("PASS  2  1 MiB in random chunks")
+                    .contains("FAIL  2  16 MiB in random chunks      16 MiB: byte at offset " + ((1 << 20) + 7) + " differs")
+                    .contains("FAILED: case 2 (16 MiB in random chunks)");
+        }
+    }
+
     @Test
     void noServerIsOneLineAndExitOne() throws Exception {
         int port;
