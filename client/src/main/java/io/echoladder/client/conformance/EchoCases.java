@@ -111,6 +111,21 @@ public record EchoCases(InetSocketAddress address, Duration timeout, long seed) 
     }
 
     /**
+     * A reset storm: {@code connections} clients, one after another, each sends {@code size} bytes and
+     * resets (SO_LINGER 0) without reading a byte of the echo.
+     */
+    public String resetStorm(int connections, int size) throws CaseFailure {
+        byte[] data = Payload.random(seed + 14, size);
+        for (int i = 0; i < connections; i++) {
+            try (EchoSession session = connect("resetting client " + (i + 1))) {
+                session.send(data);
+                session.reset();
+            }
+        }
+        return connections + " clients sent " + size + " bytes each and reset";
+    }
+
+    /**
      * Case 6's probe: while a first client is connected and has been answered, is a second one answered?
      * One that is not must be answered once the first leaves, else the server is broken.
      */

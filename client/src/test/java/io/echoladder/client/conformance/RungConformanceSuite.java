@@ -104,7 +104,7 @@ public abstract class RungConformanceSuite {
         return RungProcess.start(rung(), arguments);
     }
 
-    private void say(String text) {
+    protected final void say(String text) {
         System.out.println("[" + rung() + "] " + text);
     }
 
