@@ -42,4 +42,10 @@ class ReusePortEchoServerTest extends RungConformanceSuite {
             new EchoCases(first.address()).shortMessage(); // the first server is untouched
         }
     }
+
+    /** Its {@code --workers} workers each hold one client: a horde holding them all starves the others. */
+    @Override
+    protected EchoCases.UnderAHorde underAHorde() {
+        return EchoCases.UnderAHorde.STARVES_OTHERS;
+    }
 }
