@@ -41,7 +41,22 @@ class CheckCommandTest {
             assertThat(run.status()).as(run.out()).isZero();
             assertThat(run.out()).contains("6 of 6 contract cases passed")
                     .contains("INFO  6  concurrent clients           serves clients concurrently")
-                    .doesNotContain("FAIL");
+                    .contains("INFO  13 idle horde of 1,000          " + EchoCases.UnderAHorde.SERVES_OTHERS.words())
+                    .contains("INFO  14 slowloris of 200             " + EchoCases.UnderAHorde.SERVES_OTHERS.words())
+                    .contains("INFO  17 fan-in of 500 × 256 KiB      500 clients × 256 KiB at once, all byte-exact")
+                    .doesNotContain("FAIL").doesNotContain("WARN");
+        }
+    }
+
+    /** A server that serves one client at a time passes the contract; the hordes are reported as starving it. */
+    @Test
+    void reportsThatAHordeStarvesAOneAtATimeServer() throws Exception {
+        try (FaultyEchoServer server = new FaultyEchoServer(Fault.ONE_AT_A_TIME)) {
+            Run run = check("--port", Integer.toString(server.port()));
+            assertThat(run.status()).as(run.out()).isZero();
+            assertThat(run.out()).contains("6 of 6 contract cases passed")
+                    .contains("INFO  13 idle horde of 1,000          " + EchoCases.UnderAHorde.STARVES_OTHERS.words())
+                    .contains("INFO  14 slowloris of 200             " + EchoCases.UnderAHorde.STARVES_OTHERS.words());
         }
     }
 
