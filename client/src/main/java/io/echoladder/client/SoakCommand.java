@@ -24,7 +24,7 @@ import picocli.CommandLine.Parameters;
  */
 @Command(name = "soak", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Hold many connections for a long time, each echoing one verified message per interval, and judge.",
-                "Exit 1 on any lost, unanswered or wrong message, or if the server's RSS grew by more than 25%."})
+                "Exit 1 on any lost, unanswered or wrong message, or if the server's RSS grew by more than 25%%."})
 public final class SoakCommand implements Callable<Integer> {
 
     /** How often the server's process tree is sampled (RSS, threads, descriptors). */
