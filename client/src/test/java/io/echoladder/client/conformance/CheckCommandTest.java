@@ -66,7 +66,8 @@ class CheckCommandTest {
         try (FaultyEchoServer server = new FaultyEchoServer(fault)) {
             Run run = check("--port", Integer.toString(server.port()), "--timeout", "1s");
             assertThat(run.status()).as(run.out()).isEqualTo(1);
-            assertThat(run.out()).contains("FAIL  1  short message").contains("FAILED: case 1 (short message)");
+            assertThat(run.out()).contains("FAIL  1  short message").contains("FAILED: case 1 (short message)")
+                    .contains("SKIP  13 idle horde of 1,000          the contract failed");
             String expected = switch (fault) {
                 case FLIP -> "byte at offset 10 differs: sent 0x6f, got 0x6e";
                 case DROP -> "byte at offset 10 differs";
