@@ -12,6 +12,9 @@ import java.io.IOException;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -352,6 +355,7 @@ public abstract class RungConformanceSuite {
                     .idleHorde(1000, 20, 4 * 1024, Duration.ofSeconds(10));
             say("idle horde of 1,000: " + seen.words());
             assertThat(seen).as("what 1,000 idle connections do to 20 other clients of %s", rung()).isEqualTo(underAHorde());
+            recordHostile("idle horde", hordeWords(seen));
         }
     }
 
@@ -364,6 +368,7 @@ public abstract class RungConformanceSuite {
                     Duration.ofMillis(200), Duration.ofSeconds(5), 10, 64 * 1024, Duration.ofSeconds(2));
             say("slowloris of 200: " + seen.words());
             assertThat(seen).as("what 200 dripping clients do to 10 others of %s", rung()).isEqualTo(underAHorde());
+            recordHostile("slowloris", hordeWords(seen));
         }
     }
 
@@ -386,6 +391,7 @@ public abstract class RungConformanceSuite {
             say("open fds of the process tree: " + baseline + " before the storm, " + after + " after");
             assertThat(after).as("open fds of %s's process tree after 2,000 resets (baseline %d)", rung(), baseline)
                     .isLessThanOrEqualTo(baseline + 20);
+            recordHostile("RST storm", "passed: fds " + baseline + " → " + after);
         }
     }
 
@@ -428,7 +434,30 @@ public abstract class RungConformanceSuite {
                     + (System.nanoTime() - start) / 1_000_000 + " ms, " + tree.size() + " process(es) gone, "
                     + wrong.size() + " wrong bytes seen");
             assertThat(wrong).as("clients that received a wrong byte before their EOF or reset").isEmpty();
+            recordHostile("SIGTERM under load", "passed: exit 0 in " + (System.nanoTime() - start) / 1_000_000
+                    + " ms, " + answered.get() + " of 50 answered");
         }
+    }
+
+    /** The table cell for a horde case: what the others got. */
+    private static String hordeWords(EchoCases.UnderAHorde seen) {
+        return switch (seen) {
+            case SERVES_OTHERS -> "others served";
+            case STARVES_OTHERS -> "others wait (declared)";
+            case CLOSES_AT_CAP -> "others closed at the cap (declared)";
+        };
+    }
+
+    /**
+     * Appends a hostile case's outcome, once its assertions held, to {@code target/reliability/RUNG.tsv}
+     * of the module under test: what {@code .ci/reliability-table} turns into the README's table.
+     */
+    private void recordHostile(String caseName, String outcome) throws IOException {
+        String label = rung() + (hostileServeArguments().isEmpty() ? "" : " " + String.join(" ", hostileServeArguments()));
+        Path dir = Path.of("target", "reliability");
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve(label.replaceAll("[^A-Za-z0-9.-]+", "_") + ".tsv"),
+                label + "\t" + caseName + "\t" + outcome + "\n", StandardOpenOption.CREATE, StandardOpenOption.APPEND);
     }
 
     /** One client of case 16: echoes random messages until the server ends the connection. */
@@ -461,9 +490,12 @@ public abstract class RungConformanceSuite {
                 assertThat(closed).as("500 clients against %s's cap on connections", rung()).isNotNull();
                 assertThat(closed.kind()).as(closed.getMessage()).isEqualTo(CaseFailure.Kind.CLOSED);
                 say("fan-in of 500: " + EchoCases.UnderAHorde.CLOSES_AT_CAP.words() + " (" + closed.getMessage() + ")");
+                recordHostile("fan-in", hordeWords(EchoCases.UnderAHorde.CLOSES_AT_CAP));
                 return;
             }
+            long start = System.nanoTime();
             say("fan-in: " + on.fanIn(500, 256 * 1024, Duration.ofSeconds(120)));
+            recordHostile("fan-in", "passed in " + (System.nanoTime() - start) / 1_000_000 + " ms");
         }
     }
 
