@@ -164,7 +164,6 @@ public final class SoakCommand implements Callable<Integer> {
         private final LastLine client;
         private final PrintStream err;
         private final Thread thread;
-        private final long start = System.nanoTime();
         volatile long atOpen = -1;
         volatile long atClose = -1;
         volatile long peak = -1;
@@ -191,7 +190,7 @@ public final class SoakCommand implements Callable<Integer> {
                             tree.stream().mapToLong(p -> Proc.threads(p.pid())).sum(),
                             tree.stream().mapToLong(p -> Proc.openFds(p.pid())).sum());
                 }
-                err.printf(Locale.ROOT, "%6.0f s  %s%s%n", (System.nanoTime() - start) / 1e9, client.last(), server);
+                err.println(client.last() + server); // the client's line starts with the time
                 err.flush();
             }
         }
