@@ -56,7 +56,7 @@ public final class ClientCommand implements Callable<Integer> {
     @Option(names = "--threads", paramLabel = "N", description = {
             "Event-loop threads (default: half the cores, at least 1).",
             "On loopback the client shares the cores with the server; measured on 2 cores against a C epoll",
-            "server, a second client thread took CPU from the server and lowered the rate by about 20%."})
+            "server, a second client thread took CPU from the server and lowered the rate by about 20%%."})
     private Integer threads;
 
     @Option(names = "--pipeline", defaultValue = "1", paramLabel = "K", description = "Messages in flight per connection (default: ${DEFAULT-VALUE}).")

@@ -68,23 +68,52 @@ public final class RungProcess implements AutoCloseable {
 
     /** Starts {@code ./ladder serve RUNG --port 0 ARGS...} with this JVM's class path. */
     public static RungProcess start(String rung, List<String> args) throws IOException {
+        List<String> serve = new ArrayList<>(List.of(rung, "--host", "127.0.0.1", "--port", "0"));
+        serve.addAll(args);
+        Path out = Files.createTempFile("rung-" + rung + "-", ".out");
+        Path err = Files.createTempFile("rung-" + rung + "-", ".err");
+        Process process = new ProcessBuilder(serveCommand(serve)).redirectOutput(out.toFile())
+                .redirectError(err.toFile())
+                .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile())).start();
+        return new RungProcess(rung, process, out, err);
+    }
+
+    /** {@code ./ladder serve ARGS...} as a command line: this JVM's java, the ladder's flags and class path. */
+    public static List<String> serveCommand(List<String> serveArgs) {
         List<String> command = new ArrayList<>();
         command.add(javaExecutable());
         command.addAll(JVM_FLAGS);
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));
         command.add(SERVE_MAIN);
-        command.add(rung);
-        command.add("--host");
-        command.add("127.0.0.1");
-        command.add("--port");
-        command.add("0");
-        command.addAll(args);
-        Path out = Files.createTempFile("rung-" + rung + "-", ".out");
-        Path err = Files.createTempFile("rung-" + rung + "-", ".err");
-        Process process = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile())
+        command.addAll(serveArgs);
+        return command;
+    }
+
+    /** How a {@code serve} that was expected to give up ended: its status and what it printed. */
+    public record Refusal(int status, String output) {
+    }
+
+    /**
+     * Runs {@code ./ladder serve ARGS...} expecting it to exit on its own (bad input, a taken port).
+     *
+     * @return its status and its stdout and stderr together, stripped; status -1 if it was still running
+     *         after {@code limit} (it is then killed)
+     */
+    public static Refusal runExpectingExit(List<String> serveArgs, Duration limit) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(serveCommand(serveArgs)).redirectErrorStream(true)
                 .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile())).start();
-        return new RungProcess(rung, process, out, err);
+        boolean exited = false;
+        try {
+            exited = p.waitFor(limit.toMillis(), TimeUnit.MILLISECONDS);
+        } finally {
+            if (!exited) {
+                Proc.tree(p.pid()).forEach(ProcessHandle::destroyForcibly); // it and any child it started
+                p.waitFor(5, TimeUnit.SECONDS);
+            }
+        }
+        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+        return new Refusal(exited ? p.exitValue() : -1, output);
     }
 
     /** The JDK running this JVM: a rung runs on the same one. */

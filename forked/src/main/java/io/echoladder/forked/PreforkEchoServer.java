@@ -26,7 +26,7 @@ public final class PreforkEchoServer implements EchoServer {
     private final WorkerPool pool;
 
     private PreforkEchoServer(ServerConfig config) throws IOException {
-        this.listenFd = ProcessPerConnectionEchoServer.blockingListener(config, false);
+        this.listenFd = ProcessPerConnectionEchoServer.blockingListener(config);
         this.address = Posix.getsockname(listenFd);
         Children children = new Children(config);
         this.pool = new WorkerPool("prefork", config.workersOr(Runtime.getRuntime().availableProcessors()), children,

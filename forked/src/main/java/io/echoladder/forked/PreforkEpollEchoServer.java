@@ -29,7 +29,7 @@ public final class PreforkEpollEchoServer implements EchoServer {
     private volatile boolean closing;
 
     private PreforkEpollEchoServer(ServerConfig config) throws IOException {
-        this.listenFd = ProcessPerConnectionEchoServer.blockingListener(config, false);
+        this.listenFd = ProcessPerConnectionEchoServer.blockingListener(config);
         this.address = Posix.getsockname(listenFd);
         Children children = new Children(config);
         int workers = config.workersOr(Runtime.getRuntime().availableProcessors());

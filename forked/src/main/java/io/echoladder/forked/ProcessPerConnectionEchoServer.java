@@ -5,6 +5,7 @@ import io.echoladder.common.Listeners;
 import io.echoladder.common.RungProvider;
 import io.echoladder.common.ServerConfig;
 import io.echoladder.common.Setting;
+import io.echoladder.common.linux.EPoll;
 import io.echoladder.common.linux.Native;
 import io.echoladder.common.linux.Posix;
 import io.echoladder.common.linux.UnixSockets;
@@ -15,6 +16,8 @@ import java.net.InetSocketAddress;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
@@ -42,19 +45,24 @@ public final class ProcessPerConnectionEchoServer implements EchoServer {
     private final AtomicLong served = new AtomicLong();
     private final AtomicLong failed = new AtomicLong();
     private final MemorySegment peek = Arena.ofAuto().allocate(1);
+    private final int resetWatch;
+    private final Map<Long, Handover> starting = new ConcurrentHashMap<>();
+    private final AtomicLong tokens = new AtomicLong();
     private volatile boolean closing;
 
     private ProcessPerConnectionEchoServer(ServerConfig config) throws IOException {
-        this.listenFd = blockingListener(config, false);
+        this.listenFd = blockingListener(config);
         this.address = Posix.getsockname(listenFd);
         this.maxConnections = config.maxConnections() > 0 ? config.maxConnections() : DEFAULT_MAX_CONNECTIONS;
         this.children = new Children(config);
+        this.resetWatch = EPoll.epoll_create1();
+        Thread.ofPlatform().daemon().name("reset-watch").start(this::watchResets);
     }
 
     /** A blocking listener through our bindings (its fd is what gets passed to children). */
-    static int blockingListener(ServerConfig config, boolean reusePort) throws IOException {
+    static int blockingListener(ServerConfig config) throws IOException {
         try {
-            return Posix.listener(Listeners.address(config), ServerConfig.BACKLOG, false, reusePort);
+            return Posix.listener(Listeners.address(config), ServerConfig.BACKLOG, false, false);
         } catch (Native.NativeException e) {
             if (e.errno() == Native.EADDRINUSE) {
                 throw Listeners.portTaken(config, e);
@@ -82,36 +90,137 @@ public final class ProcessPerConnectionEchoServer implements EchoServer {
                 }
                 live.incrementAndGet();
                 served.incrementAndGet();
+                Handover handover = new Handover(client, tokens.incrementAndGet());
+                watch(handover);
                 // Starting a JVM takes a few hundred ms: a thread per hand-over keeps accept going meanwhile.
-                Thread.ofPlatform().daemon().name("fork-" + client).start(() -> handOver(client));
+                Thread.ofPlatform().daemon().name("fork-" + client).start(() -> handOver(handover));
             }
         } finally {
-            children.stopAll(1200);
+            children.stopAll();
             Posix.close(listenFd);
         }
     }
 
-    /** A peek that does not wait: 0 means the client already sent FIN (or reset), with nothing to echo. */
+    /**
+     * Whether the client left before we got to it, checked without waiting. A peek reading 0 means it sent
+     * FIN with nothing to echo. A reset shows in SO_ERROR (ECONNRESET), not in the peek: bytes it sent
+     * before resetting are still readable, and a reset storm's clients send some.
+     */
     private boolean alreadyGone(int client) {
         long n = Posix.recv(client, peek, 1, Posix.MSG_PEEK | Posix.MSG_DONTWAIT);
-        return n == 0 || n < 0 && n != -Native.EAGAIN;
+        return n == 0 || n < 0 && n != -Native.EAGAIN || Posix.getsockopt(client, Posix.SOL_SOCKET, Posix.SO_ERROR) != 0;
     }
 
-    private void handOver(int client) {
+    /**
+     * One client on its way to a child, and the slot it holds under the cap. The slot is given back once:
+     * when the child exits, or as soon as the client is found reset while its child is still starting
+     * (the child is then killed: it would only have found a dead socket).
+     */
+    private final class Handover {
+        final int client;
+        final long token;
+        private final AtomicBoolean released = new AtomicBoolean();
+        private volatile boolean gone;
+        private volatile Process child;
+
+        Handover(int client, long token) {
+            this.client = client;
+            this.token = token;
+        }
+
+        void releaseSlot() {
+            if (released.compareAndSet(false, true)) {
+                live.decrementAndGet();
+            }
+        }
+
+        /** From the reset watcher. Both this and {@link #started} write, then read: one of them kills the child. */
+        void clientGone() {
+            gone = true;
+            releaseSlot();
+            Process p = child;
+            if (p != null) {
+                p.destroyForcibly();
+            }
+        }
+
+        void started(Process p) {
+            child = p;
+            if (gone) {
+                p.destroyForcibly();
+            }
+        }
+    }
+
+    private void handOver(Handover h) {
         try {
-            Children.Child child = children.start("connection", List.of());
-            UnixSockets.sendFd(child.control(), client, (byte) 'c');
+            if (h.gone) {
+                return; // reset before this thread got going: no JVM at all
+            }
+            Children.Child child = children.start("connection", List.of(), h::started);
             // The child's end of the Unix socket reads EOF when we close ours: that is how it learns the
             // parent died. So ours stays open for as long as the child lives.
             child.process().onExit().thenRun(() -> {
                 Posix.close(child.control());
-                live.decrementAndGet();
+                h.releaseSlot();
             });
+            UnixSockets.sendFd(child.control(), h.client, (byte) 'c');
         } catch (IOException e) {
-            failed.incrementAndGet();
-            live.decrementAndGet();
+            if (!h.gone) {
+                failed.incrementAndGet(); // a child killed because its client reset is no failure
+            }
+            h.releaseSlot();
         } finally {
-            Posix.close(client); // the child holds its own descriptor for the connection now
+            unwatch(h);
+            Posix.close(h.client); // the child holds its own descriptor for the connection now
+        }
+    }
+
+    /**
+     * Watches a client while its child starts. Registered with no events: EPOLLHUP and EPOLLERR are
+     * reported anyway, and on a TCP socket they mean the client reset (or both directions are shut);
+     * a half-close alone (EPOLLRDHUP) still deserves its echo. The token, not the fd, names it: once the
+     * hand-over closes its fd, the number may belong to the next client before a late event is read.
+     */
+    private void watch(Handover h) throws IOException {
+        starting.put(h.token, h);
+        synchronized (h) {
+            int rc = EPoll.epoll_ctl(resetWatch, EPoll.EPOLL_CTL_ADD, h.client, 0, h.token, oneEvent());
+            if (rc < 0) {
+                throw Native.exception("epoll_ctl", -rc);
+            }
+        }
+    }
+
+    /** Stops watching before the hand-over closes the fd (closing would not: the child shares the socket). */
+    private void unwatch(Handover h) {
+        synchronized (h) {
+            if (starting.remove(h.token, h)) {
+                EPoll.epoll_ctl(resetWatch, EPoll.EPOLL_CTL_DEL, h.client, 0, h.token, oneEvent());
+            }
+        }
+    }
+
+    private static MemorySegment oneEvent() {
+        return EPoll.allocateEvents(Arena.ofAuto(), 1);
+    }
+
+    /** The reset watcher: one thread, blocked in epoll_wait until a client that is being handed over resets. */
+    private void watchResets() {
+        MemorySegment events = EPoll.allocateEvents(Arena.global(), 64);
+        try {
+            while (!closing) {
+                int n = EPoll.epoll_wait(resetWatch, events, 64, -1);
+                for (int i = 0; i < n; i++) {
+                    Handover h = starting.get(EPoll.data(events, i));
+                    if (h != null) {
+                        unwatch(h); // level-triggered: it would be reported again and again
+                        h.clientGone();
+                    }
+                }
+            }
+        } catch (IOException e) {
+            System.err.println("process-per-connection: reset watcher stopped: " + e.getMessage());
         }
     }
 

@@ -114,6 +114,6 @@ final class WorkerPool {
     /** Stops replacing workers and ends them all. */
     void stop() {
         stopping = true;
-        children.stopAll(1200);
+        children.stopAll();
     }
 }

@@ -1,8 +1,19 @@
 package io.echoladder.forked;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.echoladder.client.Payload;
+import io.echoladder.client.Proc;
+import io.echoladder.client.RungProcess;
+import io.echoladder.client.conformance.EchoCases;
+import io.echoladder.client.conformance.EchoSession;
 import io.echoladder.client.conformance.RungConformanceSuite;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.junit.jupiter.api.Test;
 
 class ProcessPerConnectionEchoServerTest extends RungConformanceSuite {
 
@@ -38,5 +49,78 @@ class ProcessPerConnectionEchoServerTest extends RungConformanceSuite {
     @Override
     protected List<String> serveArguments() {
         return List.of("--max-connections", "128");
+    }
+
+    /** Past its cap on live children, a client is closed at once: a horde fills the cap. */
+    @Override
+    protected EchoCases.UnderAHorde underAHorde() {
+        return EchoCases.UnderAHorde.CLOSES_AT_CAP;
+    }
+
+    /**
+     * The hostile cases run with a cap of 16 children, not the default 64: a horde closes the others at
+     * the door either way, and 64 JVMs (2.6 GiB) per case is a lot to ask of a shared test machine.
+     */
+    @Override
+    protected List<String> hostileServeArguments() {
+        return List.of("--max-connections", "16");
+    }
+
+    /**
+     * Clients that reset right after connecting must not hold the cap's slots while JVMs start for them:
+     * with the default cap of 64, the first client after 2,000 resets is served, not closed at the door.
+     */
+    @Test
+    void theFirstClientAfterAResetStormIsServed() throws Exception {
+        try (RungProcess server = start(List.of())) {
+            EchoCases on = new EchoCases(server.address(), replyTimeout(), 14);
+            say(on.resetStorm(2000, 1024));
+            byte[] message = Payload.random(15, 1024);
+            long start = System.nanoTime();
+            try (EchoSession next = on.connect("first client after the storm")) {
+                next.send(message);
+                next.expect(message); // a client closed at the cap fails here: closed after 0 of 1024 bytes
+            }
+            say("the first client after the storm was echoed " + (System.nanoTime() - start) / 1_000_000
+                    + " ms after it connected; " + Proc.tree(server.pid()).size() + " process(es) left in the tree");
+        }
+    }
+
+    /** Ending 64 children must be parallel and bounded: exit 0 within 1.5 s, a margin on serve's 2 s promise. */
+    @Test
+    void sigtermEndsSixtyFourChildrenWithinOneAndAHalfSeconds() throws Exception {
+        try (RungProcess server = start(List.of())) {
+            EchoCases on = new EchoCases(server.address(), replyTimeout(), 16);
+            List<EchoSession> clients = new ArrayList<>();
+            try {
+                byte[] ping = {'p'};
+                for (int i = 0; i < ProcessPerConnectionEchoServer.DEFAULT_MAX_CONNECTIONS; i++) {
+                    EchoSession client = on.connect("client " + i);
+                    clients.add(client);
+                    client.send(ping); // all 64 JVMs start at once
+                }
+                for (EchoSession client : clients) {
+                    client.expect(ping); // each now has a child of its own
+                }
+                List<ProcessHandle> tree = Proc.tree(server.pid());
+                assertThat(tree).hasSize(ProcessPerConnectionEchoServer.DEFAULT_MAX_CONNECTIONS + 1);
+                long start = System.nanoTime();
+                long deadline = start + Duration.ofMillis(1500).toNanos();
+                int status = server.terminate(Duration.ofMillis(1500));
+                assertThat(status).as("exit status within 1.5 s of SIGTERM (-1: still running); %s",
+                        server.diagnostics()).isZero();
+                for (ProcessHandle p : tree) {
+                    try {
+                        p.onExit().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                    } catch (TimeoutException e) {
+                        throw new AssertionError("process " + p.pid() + " still alive 1.5 s after SIGTERM");
+                    }
+                }
+                say("SIGTERM with 64 children: all " + tree.size() + " processes gone after "
+                        + (System.nanoTime() - start) / 1_000_000 + " ms");
+            } finally {
+                clients.forEach(EchoSession::close);
+            }
+        }
     }
 }

@@ -1,6 +1,13 @@
 package io.echoladder.forked;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.echoladder.client.RungProcess;
+import io.echoladder.client.conformance.EchoCases;
 import io.echoladder.client.conformance.RungConformanceSuite;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.Test;
 
 class ReusePortEchoServerTest extends RungConformanceSuite {
 
@@ -18,5 +25,27 @@ class ReusePortEchoServerTest extends RungConformanceSuite {
     @Override
     protected boolean concurrencyByHash() {
         return true;
+    }
+
+    /** SO_REUSEPORT would let a second server join the port's group; the rung's guard refuses to start. */
+    @Test
+    void aSecondServerOnTheSamePortExitsOneNamingThePort() throws Exception {
+        try (RungProcess first = RungProcess.start("reuseport", List.of("--workers", "1"))) {
+            int port = first.address().getPort();
+            RungProcess.Refusal second = RungProcess.runExpectingExit(
+                    List.of("reuseport", "--host", "127.0.0.1", "--port", Integer.toString(port), "--workers", "1"),
+                    Duration.ofSeconds(60));
+            assertThat(second.status()).as("exit status of a second reuseport server on port %d: %s", port,
+                    second.output()).isEqualTo(1);
+            assertThat(second.output()).isEqualTo("serve: cannot listen on 127.0.0.1:" + port
+                    + ": bind: Address already in use (port " + port + ")");
+            new EchoCases(first.address()).shortMessage(); // the first server is untouched
+        }
+    }
+
+    /** Its {@code --workers} workers each hold one client: a horde holding them all starves the others. */
+    @Override
+    protected EchoCases.UnderAHorde underAHorde() {
+        return EchoCases.UnderAHorde.STARVES_OTHERS;
     }
 }

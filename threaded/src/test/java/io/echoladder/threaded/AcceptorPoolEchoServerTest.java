@@ -1,5 +1,6 @@
 package io.echoladder.threaded;
 
+import io.echoladder.client.conformance.EchoCases;
 import io.echoladder.client.conformance.RungConformanceSuite;
 
 class AcceptorPoolEchoServerTest extends RungConformanceSuite {
@@ -12,5 +13,11 @@ class AcceptorPoolEchoServerTest extends RungConformanceSuite {
     @Override
     protected boolean servesConcurrently() {
         return true;
+    }
+
+    /** Its {@code --workers} workers each hold one client: a horde holding them all starves the others. */
+    @Override
+    protected EchoCases.UnderAHorde underAHorde() {
+        return EchoCases.UnderAHorde.STARVES_OTHERS;
     }
 }

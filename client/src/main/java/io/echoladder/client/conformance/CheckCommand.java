@@ -14,12 +14,14 @@ import picocli.CommandLine.Option;
 /**
  * {@code ./ladder check --port P}: the conformance cases that need only an address, against any echo
  * server. Cases 1 to 5 are the RFC 862 contract and decide the exit status (PASS or FAIL); 6 and 7 describe
- * the server (INFO: concurrent or one client at a time) and report trouble under concurrency as WARN
- * without deciding the exit status.
+ * the server (INFO: concurrent or one client at a time), and so do the hostile cases 13 (idle horde), 14
+ * (slowloris) and 17 (fan-in): what a horde does to other clients. Trouble there is a WARN that does not
+ * decide the exit status.
  */
 @Command(name = "check", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Run the RFC 862 conformance cases against any TCP echo server.",
-                "Exit 0 only if every contract case (1-5) passes; 6-7 report how the server treats concurrent clients."})
+                "Exit 0 only if every contract case (1-5) passes; 6-7 report how the server treats concurrent clients,",
+                "13, 14 and 17 what a horde of idle, dripping or bulk clients does to the others."})
 public final class CheckCommand implements Callable<Integer> {
 
     @Option(names = "--host", defaultValue = "127.0.0.1", description = "Server address (default: ${DEFAULT-VALUE}).")
@@ -49,8 +51,13 @@ public final class CheckCommand implements Callable<Integer> {
         Cli.main(new CheckCommand(), args);
     }
 
-    /** One numbered case; {@code contract} cases decide the exit status. */
+    /** One numbered case; {@code contract} cases decide the exit status, the others describe the server. */
     private record Case(int number, String name, boolean contract, Body body) {
+
+        /** The hostile cases (13 on) describe a server that keeps the contract; against one that broke it, they are skipped. */
+        boolean hostile() {
+            return number >= 13;
+        }
     }
 
     @FunctionalInterface
@@ -88,7 +95,13 @@ public final class CheckCommand implements Callable<Integer> {
                 new Case(7, "idle client", false, c -> switch (c.idleClient()) {
                     case CONCURRENT -> "an idle client does not hold up others";
                     case ONE_AT_A_TIME -> "an idle client holds the server: others wait until it leaves";
-                }));
+                }),
+                // The hostile cases that need only an address, numbered as in the conformance suite.
+                new Case(13, "idle horde of 1,000", false, c ->
+                        c.idleHorde(1000, 20, 4 * 1024, Duration.ofSeconds(10)).words()),
+                new Case(14, "slowloris of 200", false, c -> c.slowloris(200, Duration.ofMillis(200),
+                        Duration.ofSeconds(5), 10, 64 * 1024, Duration.ofSeconds(2)).words()),
+                new Case(17, "fan-in of 500 × 256 KiB", false, c -> c.fanIn(500, 256 * 1024, Duration.ofSeconds(120))));
 
         out.println("check " + Listeners.hostPort(host, port));
         int contractCases = 0;
@@ -96,6 +109,10 @@ public final class CheckCommand implements Callable<Integer> {
         int failed = 0;
         String firstFailure = null;
         for (Case c : cases) {
+            if (c.hostile() && failed > 0) {
+                out.printf("SKIP  %-2d %-28s the contract failed: how a horde is treated says nothing more%n", c.number(), c.name());
+                continue;
+            }
             long start = System.nanoTime();
             String verdict;
             String detail;
@@ -113,7 +130,7 @@ public final class CheckCommand implements Callable<Integer> {
             }
             contractCases += c.contract() ? 1 : 0;
             long millis = (System.nanoTime() - start) / 1_000_000;
-            out.printf("%s  %d  %-28s %s (%d ms)%n", verdict, c.number(), c.name(), detail, millis);
+            out.printf("%s  %-2d %-28s %s (%d ms)%n", verdict, c.number(), c.name(), detail, millis);
             out.flush();
         }
         out.printf("%d of %d contract cases passed%n", contractPassed, contractCases);

@@ -52,6 +52,26 @@ public record EchoCases(InetSocketAddress address, Duration timeout, long seed) 
         }
     }
 
+    /**
+     * What a horde of connections that hold the server without giving it work (idle, or dripping a byte
+     * at a time) does to everyone else: what a rung claims, and what the hostile cases report.
+     */
+    public enum UnderAHorde {
+        SERVES_OTHERS("the others were served as if the horde were not there"),
+        STARVES_OTHERS("the horde held every worker: the others were served only once it left"),
+        CLOSES_AT_CAP("the horde filled the cap on connections: the others were closed at the door");
+
+        private final String words;
+
+        UnderAHorde(String words) {
+            this.words = words;
+        }
+
+        public String words() {
+            return words;
+        }
+    }
+
     /** A connection with this run's reply timeout. */
     public EchoSession connect(String label) throws CaseFailure {
         return EchoSession.connect(address, label, timeout);
@@ -111,6 +131,157 @@ public record EchoCases(InetSocketAddress address, Duration timeout, long seed) 
     }
 
     /**
+     * Hostile case: {@code hordeSize} connections open and silent; meanwhile {@code fresh} clients each
+     * echo {@code size} random bytes, byte-exact, all within {@code within}.
+     */
+    public UnderAHorde idleHorde(int hordeSize, int fresh, int size, Duration within) throws CaseFailure {
+        List<EchoSession> horde = new ArrayList<>();
+        try {
+            for (int i = 0; i < hordeSize; i++) {
+                horde.add(connect("idle client " + (i + 1)));
+            }
+            return othersWhile(horde, fresh, size, within, "idle horde");
+        } finally {
+            horde.forEach(EchoSession::close);
+        }
+    }
+
+    /**
+     * Hostile case: {@code drippers} clients each send one byte every {@code every} for {@code lasting};
+     * meanwhile (after five drips) {@code normal} clients each echo {@code size} random bytes,
+     * byte-exact, within {@code within} of their start.
+     */
+    public UnderAHorde slowloris(int drippers, Duration every, Duration lasting, int normal, int size, Duration within)
+            throws CaseFailure {
+        List<EchoSession> horde = new ArrayList<>();
+        try {
+            for (int i = 0; i < drippers; i++) {
+                horde.add(connect("slow client " + (i + 1)));
+            }
+            Thread drip = Thread.ofPlatform().daemon().name("slowloris").start(() -> {
+                long end = System.nanoTime() + lasting.toNanos();
+                byte[] one = {'.'};
+                while (System.nanoTime() < end) {
+                    for (EchoSession slow : horde) {
+                        try {
+                            slow.send(one);
+                        } catch (CaseFailure e) {
+                            // closed by the server: a dripper the server got rid of drips no more
+                        }
+                    }
+                    try {
+                        Thread.sleep(every);
+                    } catch (InterruptedException e) {
+                        return;
+                    }
+                }
+            });
+            try {
+                Thread.sleep(every.multipliedBy(5)); // the drippers are well under way before the others come
+                UnderAHorde seen = othersWhile(horde, normal, size, within, "slowloris");
+                join(drip); // the drip goes on for all of its time, also after the others are done
+                return seen;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new CaseFailure("interrupted");
+            } finally {
+                drip.interrupt();
+            }
+        } finally {
+            horde.forEach(EchoSession::close);
+        }
+    }
+
+    /**
+     * While {@code horde} holds its connections, {@code others} clients each echo {@code size} bytes with
+     * replies allowed {@code within}. If all are echoed byte-exact: {@link UnderAHorde#SERVES_OTHERS}. If
+     * some got nothing back in time, or were closed, the horde is sent away and one more client must be
+     * served, else the server is broken: then {@link UnderAHorde#STARVES_OTHERS} or
+     * {@link UnderAHorde#CLOSES_AT_CAP}. A wrong byte fails the case whatever the rung claims.
+     */
+    private UnderAHorde othersWhile(List<EchoSession> horde, int others, int size, Duration within, String what)
+            throws CaseFailure {
+        EchoCases meanwhile = new EchoCases(address, within, seed);
+        long start = System.nanoTime();
+        List<CaseFailure> failures = meanwhile.concurrently(others, size);
+        long millis = (System.nanoTime() - start) / 1_000_000;
+        for (CaseFailure f : failures) {
+            if (f.kind() == CaseFailure.Kind.WRONG_BYTES) {
+                throw new CaseFailure(CaseFailure.Kind.WRONG_BYTES, what + ": " + f.getMessage());
+            }
+        }
+        if (failures.isEmpty() && millis <= within.toMillis()) {
+            return UnderAHorde.SERVES_OTHERS;
+        }
+        boolean closed = failures.stream().anyMatch(f -> f.kind() == CaseFailure.Kind.CLOSED);
+        horde.forEach(EchoSession::close);
+        servedAgain(what);
+        return closed ? UnderAHorde.CLOSES_AT_CAP : UnderAHorde.STARVES_OTHERS;
+    }
+
+    /**
+     * Once a horde has left, a client must be served within the reply timeout. A capped server may close
+     * it at the door while the horde's slots are still being given back: that is tried again.
+     */
+    private void servedAgain(String what) throws CaseFailure {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            try {
+                shortMessage();
+                return;
+            } catch (CaseFailure f) {
+                if (f.kind() != CaseFailure.Kind.CLOSED || System.nanoTime() > deadline) {
+                    throw new CaseFailure(f.kind(), what + ": after the horde left, " + f.getMessage());
+                }
+            }
+            try {
+                Thread.sleep(100);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new CaseFailure("interrupted");
+            }
+        }
+    }
+
+    /**
+     * Hostile case: {@code clients} clients at once, each writing {@code size} random bytes while reading
+     * the echo, all byte-exact within {@code within}.
+     */
+    public String fanIn(int clients, int size, Duration within) throws CaseFailure {
+        long start = System.nanoTime();
+        String done = manyClients(clients, size);
+        long millis = (System.nanoTime() - start) / 1_000_000;
+        if (millis > within.toMillis()) {
+            throw new CaseFailure(CaseFailure.Kind.NO_REPLY, done + ", but in " + millis + " ms, not within "
+                    + within.toMillis() + " ms");
+        }
+        return done + " in " + millis + " ms";
+    }
+
+    private static void join(Thread thread) {
+        try {
+            thread.join();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * A reset storm: {@code connections} clients, one after another, each sends {@code size} bytes and
+     * resets (SO_LINGER 0) without reading a byte of the echo.
+     */
+    public String resetStorm(int connections, int size) throws CaseFailure {
+        byte[] data = Payload.random(seed + 14, size);
+        for (int i = 0; i < connections; i++) {
+            try (EchoSession session = connect("resetting client " + (i + 1))) {
+                session.send(data);
+                session.reset();
+            }
+        }
+        return connections + " clients sent " + size + " bytes each and reset";
+    }
+
+    /**
      * Case 6's probe: while a first client is connected and has been answered, is a second one answered?
      * One that is not must be answered once the first leaves, else the server is broken.
      */
@@ -120,6 +291,16 @@ public record EchoCases(InetSocketAddress address, Duration timeout, long seed) 
 
     /** Case 6: {@code clients} clients at once, each echoing {@code size} random bytes, all byte-exact. */
     public String manyClients(int clients, int size) throws CaseFailure {
+        List<CaseFailure> failures = concurrently(clients, size);
+        if (!failures.isEmpty()) {
+            throw new CaseFailure(failures.getFirst().kind(), failures.size() + " of " + clients
+                    + " clients failed; first: " + failures.getFirst().getMessage());
+        }
+        return clients + " clients × " + size / 1024 + " KiB at once, all byte-exact";
+    }
+
+    /** {@code clients} clients at once, each echoing {@code size} random bytes; what went wrong for each that failed. */
+    private List<CaseFailure> concurrently(int clients, int size) throws CaseFailure {
         List<Future<?>> results = new ArrayList<>();
         try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
             for (int i = 0; i < clients; i++) {
@@ -133,23 +314,18 @@ public record EchoCases(InetSocketAddress address, Duration timeout, long seed) 
                 }));
             }
         }
-        int failed = 0;
-        String first = null;
+        List<CaseFailure> failures = new ArrayList<>();
         for (Future<?> result : results) {
             try {
                 result.get();
             } catch (ExecutionException e) {
-                failed++;
-                first = first == null ? e.getCause().getMessage() : first;
+                failures.add(e.getCause() instanceof CaseFailure f ? f : new CaseFailure(String.valueOf(e.getCause())));
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 throw new CaseFailure("interrupted");
             }
         }
-        if (failed > 0) {
-            throw new CaseFailure(failed + " of " + clients + " clients failed; first: " + first);
-        }
-        return clients + " clients × " + size / 1024 + " KiB at once, all byte-exact";
+        return failures;
     }
 
     /** Case 7: an idle client is connected (and was answered once); is another one served meanwhile? */

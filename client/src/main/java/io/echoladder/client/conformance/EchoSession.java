@@ -48,7 +48,7 @@ public final class EchoSession implements AutoCloseable {
             return new EchoSession(socket, label, timeout);
         } catch (ConnectException e) {
             closeQuietly(socket);
-            throw new CaseFailure(label + ": connection refused by " + address);
+            throw new CaseFailure(CaseFailure.Kind.CLOSED, label + ": connection refused by " + address);
         } catch (IOException e) {
             closeQuietly(socket);
             throw new CaseFailure(label + ": cannot connect to " + address + ": " + e.getMessage());
@@ -65,7 +65,7 @@ public final class EchoSession implements AutoCloseable {
             out.write(data);
             out.flush();
         } catch (IOException e) {
-            throw new CaseFailure(label + ": write failed: " + e.getMessage());
+            throw new CaseFailure(CaseFailure.Kind.CLOSED, label + ": write failed: " + e.getMessage());
         }
     }
 
@@ -99,8 +99,11 @@ public final class EchoSession implements AutoCloseable {
                 expectEof();
             }
         } catch (CaseFailure failure) {
+            // The verdict is in. Nobody reads any more, so the writer may be blocked on a full socket
+            // buffer until the server gives up: closing the socket wakes it now instead.
+            close();
             IOException w = writeError.get();
-            throw w == null ? failure : new CaseFailure(failure.getMessage() + " (writer: " + w.getMessage() + ")");
+            throw w == null ? failure : new CaseFailure(failure.kind(), failure.getMessage() + " (writer: " + w.getMessage() + ")");
         } finally {
             try {
                 writer.join(timeout);
@@ -109,7 +112,7 @@ public final class EchoSession implements AutoCloseable {
             }
         }
         if (writeError.get() != null) {
-            throw new CaseFailure(label + ": write failed: " + writeError.get().getMessage());
+            throw new CaseFailure(CaseFailure.Kind.CLOSED, label + ": write failed: " + writeError.get().getMessage());
         }
     }
 
@@ -120,12 +123,12 @@ public final class EchoSession implements AutoCloseable {
         while (matched < expected.length) {
             int n = read(buffer, Math.min(buffer.length, expected.length - matched), matched, expected.length);
             if (n < 0) {
-                throw new CaseFailure(label + ": server closed the connection after echoing " + matched
+                throw new CaseFailure(CaseFailure.Kind.CLOSED, label + ": server closed the connection after echoing " + matched
                         + " of " + expected.length + " bytes");
             }
             for (int i = 0; i < n; i++, matched++) {
                 if (buffer[i] != expected[matched]) {
-                    throw new CaseFailure(String.format("%s: byte at offset %d differs: sent 0x%02x, got 0x%02x",
+                    throw new CaseFailure(CaseFailure.Kind.WRONG_BYTES, String.format("%s: byte at offset %d differs: sent 0x%02x, got 0x%02x",
                             label, matched, expected[matched] & 0xff, buffer[i] & 0xff));
                 }
             }
@@ -137,7 +140,7 @@ public final class EchoSession implements AutoCloseable {
         byte[] buffer = new byte[1024];
         int n = read(buffer, buffer.length, 0, 0);
         if (n >= 0) {
-            throw new CaseFailure(label + ": server sent " + n + " bytes more than it was sent");
+            throw new CaseFailure(CaseFailure.Kind.WRONG_BYTES, label + ": server sent " + n + " bytes more than it was sent");
         }
     }
 
@@ -174,7 +177,7 @@ public final class EchoSession implements AutoCloseable {
             socket.setSoTimeout((int) Math.max(1, wait.toMillis()));
             int n = in.read(new byte[1024]);
             if (n > 0) {
-                throw new CaseFailure(label + ": server sent " + n + " bytes nobody sent it");
+                throw new CaseFailure(CaseFailure.Kind.WRONG_BYTES, label + ": server sent " + n + " bytes nobody sent it");
             }
             return "closed";
         } catch (SocketTimeoutException e) {
@@ -207,10 +210,10 @@ public final class EchoSession implements AutoCloseable {
             }
             return n;
         } catch (SocketTimeoutException e) {
-            throw new CaseFailure(label + ": no reply for " + timeout.toMillis() + " ms after "
+            throw new CaseFailure(CaseFailure.Kind.NO_REPLY, label + ": no reply for " + timeout.toMillis() + " ms after "
                     + (expected == 0 ? "the last byte (expected EOF)" : matched + " of " + expected + " bytes"));
         } catch (IOException e) {
-            throw new CaseFailure(label + ": " + e.getMessage() + " after " + received + " bytes echoed");
+            throw new CaseFailure(CaseFailure.Kind.CLOSED, label + ": " + e.getMessage() + " after " + received + " bytes echoed");
         }
     }
 

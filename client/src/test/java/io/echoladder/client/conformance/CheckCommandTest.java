@@ -41,7 +41,22 @@ class CheckCommandTest {
             assertThat(run.status()).as(run.out()).isZero();
             assertThat(run.out()).contains("6 of 6 contract cases passed")
                     .contains("INFO  6  concurrent clients           serves clients concurrently")
-                    .doesNotContain("FAIL");
+                    .contains("INFO  13 idle horde of 1,000          " + EchoCases.UnderAHorde.SERVES_OTHERS.words())
+                    .contains("INFO  14 slowloris of 200             " + EchoCases.UnderAHorde.SERVES_OTHERS.words())
+                    .contains("INFO  17 fan-in of 500 × 256 KiB      500 clients × 256 KiB at once, all byte-exact")
+                    .doesNotContain("FAIL").doesNotContain("WARN");
+        }
+    }
+
+    /** A server that serves one client at a time passes the contract; the hordes are reported as starving it. */
+    @Test
+    void reportsThatAHordeStarvesAOneAtATimeServer() throws Exception {
+        try (FaultyEchoServer server = new FaultyEchoServer(Fault.ONE_AT_A_TIME)) {
+            Run run = check("--port", Integer.toString(server.port()));
+            assertThat(run.status()).as(run.out()).isZero();
+            assertThat(run.out()).contains("6 of 6 contract cases passed")
+                    .contains("INFO  13 idle horde of 1,000          " + EchoCases.UnderAHorde.STARVES_OTHERS.words())
+                    .contains("INFO  14 slowloris of 200             " + EchoCases.UnderAHorde.STARVES_OTHERS.words());
         }
     }
 
@@ -51,7 +66,8 @@ class CheckCommandTest {
         try (FaultyEchoServer server = new FaultyEchoServer(fault)) {
             Run run = check("--port", Integer.toString(server.port()), "--timeout", "1s");
             assertThat(run.status()).as(run.out()).isEqualTo(1);
-            assertThat(run.out()).contains("FAIL  1  short message").contains("FAILED: case 1 (short message)");
+            assertThat(run.out()).contains("FAIL  1  short message").contains("FAILED: case 1 (short message)")
+                    .contains("SKIP  13 idle horde of 1,000          the contract failed");
             String expected = switch (fault) {
                 case FLIP -> "byte at offset 10 differs: sent 0x6f, got 0x6e";
                 case DROP -> "byte at offset 10 differs";
@@ -61,6 +77,22 @@ class CheckCommandTest {
                 case NONE, ONE_AT_A_TIME -> throw new AssertionError();
             };
             assertThat(run.out()).contains(expected);
+        }
+    }
+
+    /**
+     * A mismatch deep in the 16 MiB case, where our writer is still sending and blocks once the server
+     * stops being read: the case must fail at once, not after the whole {@code --timeout}.
+     */
+    @Test
+    @Timeout(value = 50, unit = TimeUnit.SECONDS) // the --timeout below is 60 s: waiting it out fails this
+    void reportsAMismatchWithoutWaitingOutTheTimeout() throws Exception {
+        try (FaultyEchoServer server = new FaultyEchoServer(Fault.FLIP, (1 << 20) + 7)) {
+            Run run = check("--port", Integer.toString(server.port()), "--timeout", "60s");
+            assertThat(run.status()).as(run.out()).isEqualTo(1);
+            assertThat(run.out()).contains("PASS  2  1 MiB in random chunks")
+                    .contains("FAIL  2  16 MiB in random chunks      16 MiB: byte at offset " + ((1 << 20) + 7) + " differs")
+                    .contains("FAILED: case 2 (16 MiB in random chunks)");
         }
     }
 

@@ -1,7 +1,6 @@
 package io.echoladder.client.conformance;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.fail;
 
 import io.echoladder.client.Payload;
 import io.echoladder.client.Proc;
@@ -14,14 +13,20 @@ import java.io.IOException;
 import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.DisplayName;
+import org.junit.jupiter.api.Tag;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInstance;
 import org.junit.jupiter.api.Timeout;
@@ -71,6 +76,21 @@ public abstract class RungConformanceSuite {
         }
         assertThat(seen).as("%s: %s", what, rung())
                 .isEqualTo(servesConcurrently() ? EchoCases.Concurrency.CONCURRENT : EchoCases.Concurrency.ONE_AT_A_TIME);
+    }
+
+    /**
+     * What a horde of connections that hold the server without giving it work (idle horde, slowloris)
+     * does to other clients, and whether 500 at once (fan-in) are all served. By default a concurrent rung
+     * serves the others and a one-at-a-time rung starves them; a pool of N workers starves them too, and
+     * says so; a rung with a cap on connections closes them at the door.
+     */
+    protected EchoCases.UnderAHorde underAHorde() {
+        return servesConcurrently() ? EchoCases.UnderAHorde.SERVES_OTHERS : EchoCases.UnderAHorde.STARVES_OTHERS;
+    }
+
+    /** {@code serve} arguments of the fresh server each hostile case starts; the shared server's by default. */
+    protected List<String> hostileServeArguments() {
+        return serveArguments();
     }
 
     /** Extra {@code serve} arguments for the shared server (e.g. {@code --workers 4}). */
@@ -132,7 +152,7 @@ public abstract class RungConformanceSuite {
         return RungProcess.start(rung(), all);
     }
 
-    private void say(String text) {
+    protected final void say(String text) {
         System.out.println("[" + rung() + "] " + text);
     }
 
@@ -354,7 +374,160 @@ public abstract class RungConformanceSuite {
     }
 
     @Test
-    @DisplayName("13. --work cpu:50us: the contract's messages stay byte-exact (or the rung refuses --work)")
+    @Tag("hostile")
+    @DisplayName("13. idle horde: 1,000 silent connections; 20 others echo 4 KiB within 10 s")
+    void idleHorde() throws Exception {
+        try (RungProcess fresh = start(hostileServeArguments())) {
+            EchoCases.UnderAHorde seen = new EchoCases(fresh.address(), replyTimeout(), 13)
+                    .idleHorde(1000, 20, 4 * 1024, Duration.ofSeconds(10));
+            say("idle horde of 1,000: " + seen.words());
+            assertThat(seen).as("what 1,000 idle connections do to 20 other clients of %s", rung()).isEqualTo(underAHorde());
+            recordHostile("idle horde", hordeWords(seen));
+        }
+    }
+
+    @Test
+    @Tag("hostile")
+    @DisplayName("14. slowloris: 200 clients drip a byte every 200 ms for 5 s; 10 others echo 64 KiB within 2 s")
+    void slowloris() throws Exception {
+        try (RungProcess fresh = start(hostileServeArguments())) {
+            EchoCases.UnderAHorde seen = new EchoCases(fresh.address(), replyTimeout(), 14).slowloris(200,
+                    Duration.ofMillis(200), Duration.ofSeconds(5), 10, 64 * 1024, Duration.ofSeconds(2));
+            say("slowloris of 200: " + seen.words());
+            assertThat(seen).as("what 200 dripping clients do to 10 others of %s", rung()).isEqualTo(underAHorde());
+            recordHostile("slowloris", hordeWords(seen));
+        }
+    }
+
+    @Test
+    @Tag("hostile")
+    @DisplayName("15. RST storm: 2,000 clients send 1 KiB and reset; echo byte-exact, fds back within 20 in 5 s")
+    void resetStorm() throws Exception {
+        try (RungProcess fresh = start(hostileServeArguments())) {
+            EchoCases on = new EchoCases(fresh.address(), replyTimeout(), 15);
+            on.bulk(1 << 20); // warm-up: the JVM opens descriptors lazily as classes load
+            long baseline = openFds(fresh);
+            say(on.resetStorm(2000, 1024));
+            say("after the storm: " + on.bulk(1 << 20));
+            long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+            long after = openFds(fresh);
+            while (after > baseline + 20 && System.nanoTime() < deadline) {
+                Thread.sleep(100);
+                after = openFds(fresh);
+            }
+            say("open fds of the process tree: " + baseline + " before the storm, " + after + " after");
+            assertThat(after).as("open fds of %s's process tree after 2,000 resets (baseline %d)", rung(), baseline)
+                    .isLessThanOrEqualTo(baseline + 20);
+            recordHostile("RST storm", "passed: fds " + baseline + " → " + after);
+        }
+    }
+
+    @Test
+    @Tag("hostile")
+    @DisplayName("16. SIGTERM under load: 50 clients echoing; exit 0 within 2 s, no wrong byte before EOF or reset")
+    void sigtermUnderLoad() throws Exception {
+        try (RungProcess doomed = start(hostileServeArguments())) {
+            EchoCases on = new EchoCases(doomed.address(), replyTimeout(), 16);
+            AtomicInteger answered = new AtomicInteger();
+            List<CaseFailure> wrong = new CopyOnWriteArrayList<>();
+            List<Thread> clients = new ArrayList<>();
+            for (int i = 0; i < 50; i++) {
+                int client = i;
+                clients.add(Thread.ofVirtual().start(() -> echoUntilTheEnd(on, client, answered, wrong)));
+            }
+            // Until every client is echoing, or as many as the rung serves at once: no new one for a while.
+            int seen = 0;
+            long lastNew = System.nanoTime();
+            while (answered.get() < 50 && System.nanoTime() - lastNew < replyTimeout().toNanos() / 10) {
+                Thread.sleep(50);
+                if (answered.get() > seen) {
+                    seen = answered.get();
+                    lastNew = System.nanoTime();
+                }
+            }
+            List<ProcessHandle> tree = Proc.tree(doomed.pid());
+            long start = System.nanoTime();
+            int status = doomed.terminate(Duration.ofSeconds(2));
+            assertThat(status).as("exit status within 2 s of SIGTERM under load (-1: still running); %s",
+                    doomed.diagnostics()).isZero();
+            long deadline = start + Duration.ofSeconds(2).toNanos();
+            for (ProcessHandle p : tree) {
+                p.onExit().get(Math.max(1, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+            }
+            for (Thread client : clients) {
+                client.join(replyTimeout());
+            }
+            say("SIGTERM with " + answered.get() + " of 50 clients answered: exit 0 after "
+                    + (System.nanoTime() - start) / 1_000_000 + " ms, " + tree.size() + " process(es) gone, "
+                    + wrong.size() + " wrong bytes seen");
+            assertThat(wrong).as("clients that received a wrong byte before their EOF or reset").isEmpty();
+            recordHostile("SIGTERM under load", "passed: exit 0 in " + (System.nanoTime() - start) / 1_000_000
+                    + " ms, " + answered.get() + " of 50 answered");
+        }
+    }
+
+    /** The table cell for a horde case: what the others got. */
+    private static String hordeWords(EchoCases.UnderAHorde seen) {
+        return switch (seen) {
+            case SERVES_OTHERS -> "others served";
+            case STARVES_OTHERS -> "others wait (declared)";
+            case CLOSES_AT_CAP -> "others closed at the cap (declared)";
+        };
+    }
+
+    /**
+     * Appends a hostile case's outcome, once its assertions held, to {@code target/reliability/RUNG.tsv}
+     * of the module under test: what {@code .ci/reliability-table} turns into the README's table.
+     */
+    private void recordHostile(String caseName, String outcome) throws IOException {
+        String label = rung() + (hostileServeArguments().isEmpty() ? "" : " " + String.join(" ", hostileServeArguments()));
+        Path dir = Path.of("target", "reliability");
+        Files.createDirectories(dir);
+        Files.writeString(dir.resolve(label.replaceAll("[^A-Za-z0-9.-]+", "_") + ".tsv"),
+                label + "\t" + caseName + "\t" + outcome + "\n", StandardOpenOption.CREATE, StandardOpenOption.APPEND);
+    }
+
+    /** One client of case 16: echoes random messages until the server ends the connection. */
+    private static void echoUntilTheEnd(EchoCases on, int client, AtomicInteger answered, List<CaseFailure> wrong) {
+        try (EchoSession session = on.connect("client " + client)) {
+            for (int m = 0; ; m++) {
+                byte[] message = Payload.random(Payload.seed(on.seed(), client, m), 1 + m % 8192);
+                session.echo(message, 4096, m, false);
+                if (m == 0) {
+                    answered.incrementAndGet();
+                }
+            }
+        } catch (CaseFailure e) {
+            if (e.kind() == CaseFailure.Kind.WRONG_BYTES) {
+                wrong.add(e);
+            }
+        }
+    }
+
+    @Test
+    @Tag("hostile")
+    @Timeout(value = 180, unit = TimeUnit.SECONDS)
+    @DisplayName("17. fan-in: 500 clients × 256 KiB at once, writing while reading, byte-exact within 120 s")
+    void fanIn() throws Exception {
+        try (RungProcess fresh = start(hostileServeArguments())) {
+            EchoCases on = new EchoCases(fresh.address(), replyTimeout(), 17);
+            if (underAHorde() == EchoCases.UnderAHorde.CLOSES_AT_CAP) {
+                CaseFailure closed = org.assertj.core.api.Assertions.catchThrowableOfType(CaseFailure.class,
+                        () -> on.fanIn(500, 256 * 1024, Duration.ofSeconds(120)));
+                assertThat(closed).as("500 clients against %s's cap on connections", rung()).isNotNull();
+                assertThat(closed.kind()).as(closed.getMessage()).isEqualTo(CaseFailure.Kind.CLOSED);
+                say("fan-in of 500: " + EchoCases.UnderAHorde.CLOSES_AT_CAP.words() + " (" + closed.getMessage() + ")");
+                recordHostile("fan-in", hordeWords(EchoCases.UnderAHorde.CLOSES_AT_CAP));
+                return;
+            }
+            long start = System.nanoTime();
+            say("fan-in: " + on.fanIn(500, 256 * 1024, Duration.ofSeconds(120)));
+            recordHostile("fan-in", "passed in " + (System.nanoTime() - start) / 1_000_000 + " ms");
+        }
+    }
+
+    @Test
+    @DisplayName("18. --work cpu:50us: the contract's messages stay byte-exact (or the rung refuses --work)")
     void workBetweenReadAndWrite() throws Exception {
         if (!descriptor().settings().contains(Setting.WORK)) {
             assertRefused("--work", "cpu:50us");
@@ -363,7 +536,7 @@ public abstract class RungConformanceSuite {
         List<String> arguments = new ArrayList<>(serveArguments());
         arguments.addAll(List.of("--work", "cpu:50us"));
         try (RungProcess working = start(arguments)) {
-            EchoCases on = new EchoCases(working.address(), replyTimeout(), 13);
+            EchoCases on = new EchoCases(working.address(), replyTimeout(), 18);
             say("with --work cpu:50us: " + on.shortMessage());
             say("with --work cpu:50us: " + on.bulk(1 << 20));
             say("with --work cpu:50us: " + on.halfClose(100_003));
@@ -371,7 +544,7 @@ public abstract class RungConformanceSuite {
     }
 
     @Test
-    @DisplayName("14. --work-timeout: the watchdog closes a client whose handler works too long, and counts it")
+    @DisplayName("19. --work-timeout: the watchdog closes a client whose handler works too long, and counts it")
     void workTimeout() throws Exception {
         if (!descriptor().settings().contains(Setting.WORK_TIMEOUT)) {
             String refusal = assertRefused("--work-timeout", "1s");
@@ -438,27 +611,22 @@ public abstract class RungConformanceSuite {
     }
 
     private long openFds() {
+        return openFds(server);
+    }
+
+    /** Open descriptors of a server's whole process tree. */
+    private static long openFds(RungProcess server) {
         return Proc.tree(server.pid()).stream().mapToLong(p -> Proc.openFds(p.pid())).sum();
     }
 
     /** A rung that does not take an option must refuse it: exit 2, one line naming the option, returned. */
     private String assertRefused(String option, String value) throws Exception {
-        List<String> command = new ArrayList<>(List.of(RungProcess.javaExecutable()));
-        command.addAll(RungProcess.JVM_FLAGS);
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), RungProcess.SERVE_MAIN,
-                rung(), "--port", "0", option, value));
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        try {
-            if (!p.waitFor(60, TimeUnit.SECONDS)) {
-                fail(rung() + " with " + option + " did not exit");
-            }
-            String output = new String(p.getInputStream().readAllBytes()).strip();
-            assertThat(p.exitValue()).as("exit status of serve %s %s %s: %s", rung(), option, value, output).isEqualTo(2);
-            assertThat(output).contains(option).doesNotContain("Exception").doesNotContain("\n");
-            say("does not take " + option + " and says so: " + output);
-            return output;
-        } finally {
-            p.destroyForcibly();
-        }
+        RungProcess.Refusal run = RungProcess.runExpectingExit(List.of(rung(), "--port", "0", option, value),
+                Duration.ofSeconds(60));
+        assertThat(run.status()).as("exit status of serve %s %s %s (-1: still running): %s", rung(), option, value,
+                run.output()).isEqualTo(2);
+        assertThat(run.output()).contains(option).doesNotContain("Exception").doesNotContain("\n");
+        say("does not take " + option + " and says so: " + run.output());
+        return run.output();
     }
 }

@@ -92,8 +92,16 @@ public final class EPoll {
      * {@link #EPOLL_EVENT} long (see {@link #allocateEvents}).
      */
     public static int epoll_ctl(int epfd, int op, int fd, int events, MemorySegment event) {
+        return epoll_ctl(epfd, op, fd, events, fd, event);
+    }
+
+    /**
+     * {@link #epoll_ctl(int, int, int, int, MemorySegment)} with {@code data} of the caller's choosing: a
+     * token that, unlike an fd number, is not reused when the fd is closed and another opened.
+     */
+    public static int epoll_ctl(int epfd, int op, int fd, int events, long data, MemorySegment event) {
         event.set(ValueLayout.JAVA_INT, 0, events);
-        event.set(ValueLayout.JAVA_LONG_UNALIGNED, DATA_OFFSET, fd);
+        event.set(ValueLayout.JAVA_LONG_UNALIGNED, DATA_OFFSET, data);
         MemorySegment errno = Native.capture();
         try {
             int rc = (int) Ctl.HANDLE.invokeExact(errno, epfd, op, fd, event);
@@ -137,6 +145,11 @@ public final class EPoll {
     /** The {@code events} bits of event {@code i} in an array filled by epoll_wait. */
     public static int events(MemorySegment events, int i) {
         return events.get(ValueLayout.JAVA_INT, i * EVENT_SIZE);
+    }
+
+    /** {@code data} of event {@code i}: the token given to epoll_ctl. */
+    public static long data(MemorySegment events, int i) {
+        return events.get(ValueLayout.JAVA_LONG_UNALIGNED, i * EVENT_SIZE + DATA_OFFSET);
     }
 
     /** The fd kept in {@code data} of event {@code i}. */

@@ -40,6 +40,7 @@ public final class Posix {
     public static final int SOL_SOCKET = 1;
     public static final int SO_REUSEADDR = 2;
     public static final int SO_REUSEPORT = 15;
+    public static final int SO_ERROR = 4;
     public static final int IPPROTO_TCP = 6;
     public static final int TCP_NODELAY = 1;
     public static final int SHUT_RD = 0;
@@ -105,6 +106,22 @@ public final class Posix {
             }
         } catch (IOException e) {
             throw e;
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
+    /**
+     * {@code int getsockopt(int fd, int level, int optname, void *optval, socklen_t *optlen);} for an int
+     * option: its value, or {@code -errno} if the call failed.
+     */
+    public static int getsockopt(int fd, int level, int option) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment optval = arena.allocate(JAVA_INT);
+            MemorySegment optlen = arena.allocateFrom(JAVA_INT, (int) JAVA_INT.byteSize());
+            MemorySegment errno = Native.capture();
+            int rc = (int) Getsockopt.HANDLE.invokeExact(errno, fd, level, option, optval, optlen);
+            return rc < 0 ? -Native.errno(errno) : optval.get(JAVA_INT, 0);
         } catch (Throwable t) {
             throw Native.rethrow(t);
         }
@@ -315,6 +332,11 @@ public final class Posix {
     private static final class Setsockopt {
         static final MethodHandle HANDLE = Native.errnoCall("setsockopt",
                 FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, JAVA_INT), false);
+    }
+
+    private static final class Getsockopt {
+        static final MethodHandle HANDLE = Native.errnoCall("getsockopt",
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS, ADDRESS), false);
     }
 
     private static final class Bind {
