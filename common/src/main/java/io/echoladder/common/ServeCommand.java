@@ -61,6 +61,10 @@ public final class ServeCommand implements Callable<Integer> {
             description = "Thread rungs: a watchdog closes a client whose handler has worked longer than this.")
     private Duration workTimeout;
 
+    @Option(names = "--offload", paramLabel = "N",
+            description = "Event loops: a pool of N threads does each read's --work, the loop keeps serving the others.")
+    private Integer offload;
+
     @Option(names = "--edge-triggered", description = "epoll rung: edge-triggered (EPOLLET) instead of level-triggered.")
     private boolean edgeTriggered;
 
@@ -81,7 +85,8 @@ public final class ServeCommand implements Callable<Integer> {
                 idleTimeout == null ? Duration.ZERO : nonZero("--idle-timeout", idleTimeout),
                 stats == null ? Duration.ZERO : nonZero("--stats", stats), edgeTriggered, !noStartupImage,
                 work == null ? Work.NONE : work,
-                workTimeout == null ? Duration.ZERO : nonZero("--work-timeout", workTimeout));
+                workTimeout == null ? Duration.ZERO : nonZero("--work-timeout", workTimeout),
+                positive("--offload", offload));
         if (port < 0 || port > 65535) {
             throw LadderException.usage("--port must be 0 to 65535, not " + port);
         }
@@ -168,6 +173,7 @@ public final class ServeCommand implements Callable<Integer> {
         check(rung, Setting.NO_STARTUP_IMAGE, noStartupImage, refused);
         check(rung, Setting.WORK, work != null, refused);
         check(rung, Setting.WORK_TIMEOUT, workTimeout != null, refused);
+        check(rung, Setting.OFFLOAD, offload != null, refused);
         if (refused.isEmpty()) {
             return;
         }

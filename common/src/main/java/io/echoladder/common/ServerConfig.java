@@ -17,17 +17,19 @@ import java.time.Duration;
  *                       {@link Work#NONE} for a plain echo
  * @param workTimeout    thread rungs: the watchdog closes a client whose handler has been in {@link #work}
  *                       this long ({@code --work-timeout}); {@link Duration#ZERO} means never
+ * @param offload        event loops: threads that do {@link #work} off the loop ({@code --offload N}); 0 means
+ *                       the loop does it itself
  */
 public record ServerConfig(String host, int port, int workers, int maxConnections, Duration idleTimeout,
                            Duration statsInterval, boolean edgeTriggered, boolean startupImage, Work work,
-                           Duration workTimeout) {
+                           Duration workTimeout, int offload) {
 
     /** Backlog for every listener: deep enough that a burst of connects waits instead of being refused. */
     public static final int BACKLOG = 4096;
 
     public static ServerConfig defaults() {
         return new ServerConfig("127.0.0.1", 0, 0, 0, Duration.ZERO, Duration.ZERO, false, true, Work.NONE,
-                Duration.ZERO);
+                Duration.ZERO, 0);
     }
 
     public int workersOr(int fallback) {

@@ -13,7 +13,10 @@ public enum Setting {
     WORK_TIMEOUT("--work-timeout",
             "the watchdog stops a stuck handler by interrupting the handler's own thread: on an event loop no"
                     + " other thread can stop a handler that blocks the loop, and the process rungs' handlers"
-                    + " run in other processes");
+                    + " run in other processes"),
+    /** Event loops that can hand {@link Work} to a pool of threads and take the result back into the loop. */
+    OFFLOAD("--offload", "only an event loop has a loop to keep free; the other rungs already do the work on the"
+            + " client's own thread or process");
 
     private final String flag;
     private final String whyRefused;

@@ -13,12 +13,14 @@ import io.echoladder.common.EchoServer;
 import io.echoladder.common.RungProvider;
 import io.echoladder.common.ServerConfig;
 import io.echoladder.common.Setting;
+import io.echoladder.common.Work;
 import io.echoladder.common.linux.EPoll;
 import io.echoladder.common.linux.Native;
 import io.echoladder.common.linux.Posix;
 import io.echoladder.common.linux.UnixSockets;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
+import java.time.Duration;
 import java.util.EnumSet;
 
 /**
@@ -59,6 +61,10 @@ public final class EpollEchoServer extends NonBlockingEchoServer {
             created = EPoll.epoll_create1();
             check(EPoll.epoll_ctl(created, EPOLL_CTL_ADD, listenFd, EPOLLIN, ctl));
             check(EPoll.epoll_ctl(created, EPOLL_CTL_ADD, wakeFd, EPOLLIN, ctl));
+            if (offload != null) {
+                // Finished work wakes the loop like a readable socket: it still sleeps in one place.
+                check(EPoll.epoll_ctl(created, EPOLL_CTL_ADD, offload.fd, EPOLLIN, ctl));
+            }
         } catch (IOException | RuntimeException e) {
             if (created >= 0) {
                 Posix.close(created);
@@ -73,9 +79,12 @@ public final class EpollEchoServer extends NonBlockingEchoServer {
      * This loop without a listener, for a worker process (the prefork-epoll rung): its parent accepts
      * and passes each client's descriptor over {@code unixSocket} with SCM_RIGHTS; the loop takes one per
      * readable event and serves it like an accepted one. EOF on the socket (the parent is gone) stops it.
+     * {@code work} is the server's {@code --work}, passed on by the parent.
      */
-    public static EchoServer fedBy(int unixSocket) throws IOException {
-        return new EpollEchoServer(ServerConfig.defaults(), false, new NonBlockingListener(unixSocket), true);
+    public static EchoServer fedBy(int unixSocket, Work work) throws IOException {
+        ServerConfig config = new ServerConfig("127.0.0.1", 0, 0, 0, Duration.ZERO, Duration.ZERO, false, true, work,
+                Duration.ZERO, 0);
+        return new EpollEchoServer(config, false, new NonBlockingListener(unixSocket), true);
     }
 
     @Override
@@ -99,6 +108,8 @@ public final class EpollEchoServer extends NonBlockingEchoServer {
                         acceptAll(now);
                     } else if (fd == wakeFd) {
                         return;
+                    } else if (offload != null && fd == offload.fd) {
+                        finished(now);
                     } else if (connection(fd) != null) {
                         handle(connection(fd), (ready & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0,
                                 (ready & EPOLLOUT) != 0, now);
@@ -158,7 +169,8 @@ public final class EpollEchoServer extends NonBlockingEchoServer {
         public Provider() {
             super("epoll", 60, "epoll",
                     "one thread, one epoll fd, level-triggered (--edge-triggered), raw syscalls through java.lang.foreign",
-                    EnumSet.of(Setting.MAX_CONNECTIONS, Setting.IDLE_TIMEOUT, Setting.STATS, Setting.EDGE_TRIGGERED),
+                    EnumSet.of(Setting.MAX_CONNECTIONS, Setting.IDLE_TIMEOUT, Setting.STATS, Setting.EDGE_TRIGGERED,
+                            Setting.WORK, Setting.OFFLOAD),
                     config -> new EpollEchoServer(config, config.edgeTriggered()));
         }
     }

@@ -6,10 +6,13 @@ import static io.echoladder.common.linux.Native.EINTR;
 
 import io.echoladder.common.EchoServer;
 import io.echoladder.common.ServerConfig;
+import io.echoladder.common.Work;
 import io.echoladder.common.linux.Posix;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.net.InetSocketAddress;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -38,6 +41,9 @@ abstract class NonBlockingEchoServer implements EchoServer {
     private final int maxConnections;
     private final long idleNanos;
     private final boolean drain;
+    private final Work work;
+    /** {@code --offload N}: the pool that does {@link #work} off the loop, or null. */
+    final Offload<Connection> offload;
     private Connection[] connections = new Connection[1024];
     private int live;
     private long served;
@@ -49,6 +55,8 @@ abstract class NonBlockingEchoServer implements EchoServer {
         final PendingOutput pending = new PendingOutput();
         int wants = READ;
         boolean eof;
+        /** {@code --offload}: a read's work is in the pool; nothing more is read until it is back. */
+        boolean busy;
         long lastActive;
 
         Connection(int fd, long now) {
@@ -58,13 +66,20 @@ abstract class NonBlockingEchoServer implements EchoServer {
     }
 
     /** {@code drain}: read each ready socket until EAGAIN (edge-triggered), not once (level-triggered). */
-    NonBlockingEchoServer(ServerConfig config, NonBlockingListener listener, boolean drain) {
+    NonBlockingEchoServer(ServerConfig config, NonBlockingListener listener, boolean drain) throws IOException {
         this.listener = listener;
         this.listenFd = listener.listenFd;
         this.wakeFd = listener.wakeFd;
         this.maxConnections = config.maxConnections();
         this.idleNanos = config.idleTimeout().toNanos();
         this.drain = drain;
+        this.work = config.work();
+        try {
+            this.offload = config.offload() > 0 ? new Offload<>(config.offload(), work) : null;
+        } catch (IOException e) {
+            abandon();
+            throw e;
+        }
     }
 
     /** Starts watching a new client for {@link #READ}; false if it cannot be (the hook counts why). */
@@ -140,12 +155,12 @@ abstract class NonBlockingEchoServer implements EchoServer {
     }
 
     /** Serves one ready connection: flushes if it can write, then reads and echoes if it can read. */
-    final void handle(Connection c, boolean readable, boolean writable, long now) {
+    final void handle(Connection c, boolean readable, boolean writable, long now) throws InterruptedIOException {
         c.lastActive = now;
         if (writable && !flush(c)) {
             return;
         }
-        if (readable && !c.eof) {
+        if (readable && !c.eof && !c.busy) {
             readAndEcho(c);
         }
     }
@@ -154,7 +169,7 @@ abstract class NonBlockingEchoServer implements EchoServer {
      * Reads and writes straight back. Level-triggered: one read, the other clients get their turn. Edge-
      * triggered: until EAGAIN (or the cap), since no further event comes for bytes already there.
      */
-    private void readAndEcho(Connection c) {
+    private void readAndEcho(Connection c) throws InterruptedIOException {
         do {
             long n = Posix.read(c.fd, buffer, READ_SIZE);
             if (n == -EAGAIN) {
@@ -168,22 +183,55 @@ abstract class NonBlockingEchoServer implements EchoServer {
                 c.eof = true; // the client shut down its side: echo what is pending, then close
                 break;
             }
-            if (!c.pending.isEmpty()) {
-                c.pending.append(buffer, 0, (int) n); // behind what is already waiting: order matters
-                continue;
+            if (offload != null) {
+                c.busy = true; // the pool works, the loop goes on; see finished()
+                offload.submit(c, buffer.asSlice(0, n));
+                break;
             }
-            long written = Posix.write(c.fd, buffer, n);
-            if (written < 0 && written != -EAGAIN) {
-                fail(c);
+            work.apply(buffer.asSlice(0, n)); // --work: while the loop works, every other client waits
+            if (!echo(c, n)) {
                 return;
-            }
-            written = Math.max(0, written);
-            if (written < n) {
-                // The client's receive window is full: keep the rest and wait until it can take more.
-                c.pending.append(buffer, written, (int) (n - written));
             }
         } while (drain && !c.pending.overCap());
         update(c);
+    }
+
+    /** Writes the first {@code n} bytes of the buffer back, keeping what the socket does not take; false if it failed. */
+    private boolean echo(Connection c, long n) {
+        if (!c.pending.isEmpty()) {
+            c.pending.append(buffer, 0, (int) n); // behind what is already waiting: order matters
+            return true;
+        }
+        long written = Posix.write(c.fd, buffer, n);
+        if (written < 0 && written != -EAGAIN) {
+            fail(c);
+            return false;
+        }
+        written = Math.max(0, written);
+        if (written < n) {
+            // The client's receive window is full: keep the rest and wait until it can take more.
+            c.pending.append(buffer, written, (int) (n - written));
+        }
+        return true;
+    }
+
+    /**
+     * {@code --offload}: when the pool's eventfd is ready, echoes every finished job's bytes and lets its
+     * connection read again. A job whose client was closed meanwhile (its fd may already be someone
+     * else's) is dropped.
+     */
+    final void finished(long now) {
+        offload.finished((c, bytes) -> {
+            if (connection(c.fd) != c) {
+                return;
+            }
+            c.busy = false;
+            c.lastActive = now;
+            MemorySegment.copy(bytes, 0, buffer, ValueLayout.JAVA_BYTE, 0, bytes.length);
+            if (echo(c, bytes.length)) {
+                update(c);
+            }
+        });
     }
 
     /** Writes pending output; false if the connection is gone (failed, or drained after EOF). */
@@ -216,7 +264,8 @@ abstract class NonBlockingEchoServer implements EchoServer {
             close(c);
             return false;
         }
-        int wants = c.eof || c.pending.overCap() ? WRITE : c.pending.isEmpty() ? READ : READ | WRITE;
+        int wants = c.eof || c.busy || c.pending.overCap() ? (c.pending.isEmpty() ? 0 : WRITE)
+                : c.pending.isEmpty() ? READ : READ | WRITE;
         if (wants != c.wants) {
             if (!want(c, wants)) {
                 fail(c);
@@ -266,6 +315,9 @@ abstract class NonBlockingEchoServer implements EchoServer {
             }
         }
         listener.close();
+        if (offload != null) {
+            offload.close();
+        }
         release();
         arena.close();
     }

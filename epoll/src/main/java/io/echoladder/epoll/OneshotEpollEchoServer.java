@@ -16,10 +16,12 @@ import io.echoladder.common.EchoServer;
 import io.echoladder.common.RungProvider;
 import io.echoladder.common.ServerConfig;
 import io.echoladder.common.Setting;
+import io.echoladder.common.Work;
 import io.echoladder.common.WorkerCounts;
 import io.echoladder.common.linux.EPoll;
 import io.echoladder.common.linux.Posix;
 import java.io.IOException;
+import java.io.InterruptedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.net.InetSocketAddress;
@@ -55,6 +57,7 @@ public final class OneshotEpollEchoServer implements EchoServer {
     private final int workers;
     private final int maxConnections;
     private final long idleNanos;
+    private final Work work;
     /** Connections by fd; read and written by whichever worker the kernel hands the fd to. */
     private final AtomicReferenceArray<Connection> connections = new AtomicReferenceArray<>(1 << 16);
     private final AtomicInteger live = new AtomicInteger();
@@ -95,6 +98,7 @@ public final class OneshotEpollEchoServer implements EchoServer {
         this.workers = config.workersOr(Runtime.getRuntime().availableProcessors());
         this.maxConnections = config.maxConnections();
         this.idleNanos = config.idleTimeout().toNanos();
+        this.work = config.work();
         this.accepted = new WorkerCounts("worker-", workers);
         this.handled = new WorkerCounts("worker-", workers);
         // The listener is one-shot too: the worker that gets it accepts until EAGAIN and then re-arms it,
@@ -190,7 +194,7 @@ public final class OneshotEpollEchoServer implements EchoServer {
     }
 
     /** Handles one event, then re-arms the socket for what it needs next. The only owner meanwhile. */
-    private void handle(Connection c, int ready, MemorySegment buffer, MemorySegment ctl) {
+    private void handle(Connection c, int ready, MemorySegment buffer, MemorySegment ctl) throws InterruptedIOException {
         if (idleNanos > 0) {
             c.lastActive = System.nanoTime();
         }
@@ -206,6 +210,7 @@ public final class OneshotEpollEchoServer implements EchoServer {
             if (n == 0) {
                 c.eof = true;
             } else if (n > 0) {
+                work.apply(buffer.asSlice(0, n)); // --work: this worker works, the others keep serving
                 long written = c.pending.isEmpty() ? Posix.write(c.fd, buffer, n) : 0;
                 if (written < 0 && written != -EAGAIN) {
                     close(c);
@@ -334,7 +339,8 @@ public final class OneshotEpollEchoServer implements EchoServer {
         public Provider() {
             super("epoll-oneshot", 70, "epoll",
                     "--workers N threads (default: cores) share one epoll fd; EPOLLONESHOT gives each event to one thread",
-                    EnumSet.of(Setting.WORKERS, Setting.MAX_CONNECTIONS, Setting.IDLE_TIMEOUT, Setting.STATS),
+                    EnumSet.of(Setting.WORKERS, Setting.MAX_CONNECTIONS, Setting.IDLE_TIMEOUT, Setting.STATS,
+                            Setting.WORK),
                     OneshotEpollEchoServer::new);
         }
     }

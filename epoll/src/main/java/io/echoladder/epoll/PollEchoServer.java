@@ -141,7 +141,7 @@ public final class PollEchoServer extends NonBlockingEchoServer {
         public Provider() {
             super("poll", 58, "epoll",
                     "one thread, poll(2) on a pollfd array of every open socket, which kernel and loop scan on every call",
-                    EnumSet.of(Setting.MAX_CONNECTIONS, Setting.IDLE_TIMEOUT, Setting.STATS),
+                    EnumSet.of(Setting.MAX_CONNECTIONS, Setting.IDLE_TIMEOUT, Setting.STATS, Setting.WORK),
                     PollEchoServer::new);
         }
     }

@@ -142,7 +142,7 @@ public final class SelectEchoServer extends NonBlockingEchoServer {
         public Provider() {
             super("select", 56, "epoll",
                     "one thread, select(2) on fd_set bitmaps rebuilt every call; fds past 1023 cannot be watched",
-                    EnumSet.of(Setting.MAX_CONNECTIONS, Setting.IDLE_TIMEOUT, Setting.STATS),
+                    EnumSet.of(Setting.MAX_CONNECTIONS, Setting.IDLE_TIMEOUT, Setting.STATS, Setting.WORK),
                     SelectEchoServer::new);
         }
     }

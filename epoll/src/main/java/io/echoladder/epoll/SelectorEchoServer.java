@@ -5,6 +5,7 @@ import io.echoladder.common.Listeners;
 import io.echoladder.common.RungProvider;
 import io.echoladder.common.ServerConfig;
 import io.echoladder.common.Setting;
+import io.echoladder.common.Work;
 import java.io.IOException;
 import java.net.BindException;
 import java.net.InetSocketAddress;
@@ -31,6 +32,7 @@ public final class SelectorEchoServer implements EchoServer {
     private final Selector selector;
     private final int maxConnections;
     private final long idleNanos;
+    private final Work work;
     private final ByteBuffer buffer = ByteBuffer.allocateDirect(READ_SIZE);
     private int live;
     private long served;
@@ -50,6 +52,7 @@ public final class SelectorEchoServer implements EchoServer {
     private SelectorEchoServer(ServerConfig config) throws IOException {
         this.maxConnections = config.maxConnections();
         this.idleNanos = config.idleTimeout().toNanos();
+        this.work = config.work();
         this.listener = ServerSocketChannel.open();
         try {
             listener.setOption(StandardSocketOptions.SO_REUSEADDR, true);
@@ -138,6 +141,7 @@ public final class SelectorEchoServer implements EchoServer {
             c.eof = true; // half-close: echo what is pending, then close
         } else if (n > 0) {
             buffer.flip();
+            work.apply(buffer); // --work: while the loop works, every other client waits
             if (c.pending.isEmpty()) {
                 channel.write(buffer);
             }
@@ -207,7 +211,7 @@ public final class SelectorEchoServer implements EchoServer {
         public Provider() {
             super("nio-selector", 80, "epoll",
                     "the epoll loop with java.nio: one thread, a Selector (epoll, level-triggered, underneath)",
-                    EnumSet.of(Setting.MAX_CONNECTIONS, Setting.IDLE_TIMEOUT, Setting.STATS),
+                    EnumSet.of(Setting.MAX_CONNECTIONS, Setting.IDLE_TIMEOUT, Setting.STATS, Setting.WORK),
                     SelectorEchoServer::new);
         }
     }

@@ -84,7 +84,7 @@ public final class PreforkEpollEchoServer implements EchoServer {
         public Provider() {
             super("prefork-epoll", 120, "forked",
                     "--workers N child JVMs (default: cores) each run an epoll loop; the parent accepts and passes fds round-robin",
-                    EnumSet.of(Setting.WORKERS, Setting.STATS, Setting.NO_STARTUP_IMAGE),
+                    EnumSet.of(Setting.WORKERS, Setting.STATS, Setting.NO_STARTUP_IMAGE, Setting.WORK),
                     PreforkEpollEchoServer::new);
         }
     }

@@ -68,7 +68,7 @@ public final class Worker {
             case "prefork-epoll" -> {
                 // An epoll loop fed by the parent: each client arrives as a descriptor on our Unix socket.
                 // EOF there (the parent is gone) ends the loop, so no watcher thread is needed.
-                io.echoladder.epoll.EpollEchoServer.fedBy(parent).serve();
+                io.echoladder.epoll.EpollEchoServer.fedBy(parent, work).serve();
             }
             case "reuseport" -> {
                 exitWhenParentIsGone(parent);
