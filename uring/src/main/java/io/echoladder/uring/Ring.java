@@ -11,7 +11,7 @@ import static io.echoladder.common.linux.IoUring.IORING_OFF_SQES;
 import static io.echoladder.common.linux.IoUring.IORING_OFF_SQ_RING;
 import static io.echoladder.common.linux.IoUring.IORING_REGISTER_ENABLE_RINGS;
 import static io.echoladder.common.linux.IoUring.IORING_SETUP_CQSIZE;
-import static io.echoladder.common.linux.IoUring.IORING_SETUP_DEFER_TASKRUN;
+import static io.echoladder.common.linux.IoUring.IORING_SETUP_COOP_TASKRUN;
 import static io.echoladder.common.linux.IoUring.IORING_SETUP_R_DISABLED;
 import static io.echoladder.common.linux.IoUring.IORING_SETUP_SINGLE_ISSUER;
 import static io.echoladder.common.linux.IoUring.IORING_SETUP_SUBMIT_ALL;
@@ -100,10 +100,11 @@ final class Ring implements AutoCloseable {
 
     /**
      * {@code io_uring_setup} with {@code entries} SQEs and {@code 4 * entries} CQEs, then the three mmaps.
-     * Asks for a ring that only this thread submits to and whose completion work the kernel runs only
-     * when we enter (SINGLE_ISSUER, DEFER_TASKRUN: fewer interruptions of the loop), created disabled so
-     * that the thread that calls {@link #enable} becomes its submitter; a kernel older than 6.1 refuses
-     * those flags with EINVAL and gets a plain ring.
+     * Asks for a ring that only one thread submits to (SINGLE_ISSUER: the kernel skips its locking) and
+     * whose completion work waits for that thread's next system call instead of interrupting it
+     * (COOP_TASKRUN), created disabled so that the thread that calls {@link #enable} becomes the
+     * submitter. DEFER_TASKRUN (completion work only inside {@code io_uring_enter}) measured slower here:
+     * see uring/README.md. A kernel older than 6.0 refuses these flags with EINVAL and gets a plain ring.
      */
     Ring(int entries) throws IOException {
         int fd;
@@ -112,7 +113,7 @@ final class Ring implements AutoCloseable {
         try (Arena arena = Arena.ofConfined()) {
             params = arena.allocate(IO_URING_PARAMS);
             int modern = IORING_SETUP_CQSIZE | IORING_SETUP_SUBMIT_ALL | IORING_SETUP_SINGLE_ISSUER
-                    | IORING_SETUP_DEFER_TASKRUN | IORING_SETUP_R_DISABLED;
+                    | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_R_DISABLED;
             try {
                 fd = setup(entries, params, modern);
             } catch (Native.NativeException e) {
