@@ -39,6 +39,12 @@ public final class Syscall {
     public static final long SYS_sendmsg = X86_64 ? 46 : 211;
     public static final long SYS_recvmsg = X86_64 ? 47 : 212;
     public static final long SYS_accept4 = X86_64 ? 288 : 242;
+    public static final long SYS_mmap = X86_64 ? 9 : 222;
+    public static final long SYS_munmap = X86_64 ? 11 : 215;
+    // io_uring's three calls have one number on every architecture (they came after the tables merged).
+    public static final long SYS_io_uring_setup = 425;
+    public static final long SYS_io_uring_enter = 426;
+    public static final long SYS_io_uring_register = 427;
 
     /** {@code syscall(number, a, b, c)}: the result, or {@code -errno}; EINTR is retried. */
     public static long call(long number, long a, long b, long c) {
@@ -47,11 +53,19 @@ public final class Syscall {
 
     /** {@code syscall(number, a, b, c, d)}: the result, or {@code -errno}; EINTR is retried. */
     public static long call(long number, long a, long b, long c, long d) {
+        return call(number, a, b, c, d, 0, 0);
+    }
+
+    /**
+     * {@code syscall(number, a, b, c, d, e, f)}: six arguments, the most any Linux system call takes
+     * ({@code mmap}, {@code io_uring_enter}). The result, or {@code -errno}; EINTR is retried.
+     */
+    public static long call(long number, long a, long b, long c, long d, long e, long f) {
         MemorySegment errno = Native.capture();
         try {
             long rc;
             do {
-                rc = (long) Handle.HANDLE.invokeExact(errno, number, a, b, c, d);
+                rc = (long) Handle.HANDLE.invokeExact(errno, number, a, b, c, d, e, f);
             } while (rc < 0 && Native.errno(errno) == Native.EINTR);
             return rc >= 0 ? rc : -Native.errno(errno);
         } catch (Throwable t) {
@@ -61,8 +75,10 @@ public final class Syscall {
 
     private static final class Handle {
         // Variadic after the number; every argument a long, which C's default promotions leave alone.
+        // Always six: the kernel ignores the ones a call does not take, and one signature links once.
         static final MethodHandle HANDLE = Native.errnoCall("syscall",
-                FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG), false,
+                FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG, JAVA_LONG,
+                        JAVA_LONG), false,
                 Linker.Option.firstVariadicArg(1));
     }
 }

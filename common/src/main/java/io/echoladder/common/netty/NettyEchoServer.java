@@ -1,0 +1,198 @@
+package io.echoladder.common.netty;
+
+import io.echoladder.common.EchoServer;
+import io.echoladder.common.Listeners;
+import io.echoladder.common.ServerConfig;
+import io.echoladder.common.WorkerCounts;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.group.ChannelGroup;
+import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.util.concurrent.GlobalEventExecutor;
+import java.io.IOException;
+import java.net.BindException;
+import java.net.InetSocketAddress;
+import java.util.IdentityHashMap;
+import java.util.Map;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Supplier;
+
+/**
+ * The echo every Netty rung runs, whatever its transport: Netty's own model is the same on each (an event
+ * loop per thread, pooled buffers, a pipeline), so the rungs differ only in the {@link IoHandlerFactory}
+ * and server channel class they pass in ({@code netty-epoll}: epoll through JNI; {@code netty-io_uring}:
+ * io_uring through JNI). Shared so that the two are measured on exactly the same handler.
+ *
+ * <p>The echo is a handler that writes back what it reads and flushes once per read burst; back-pressure
+ * is the write-buffer water marks: past 256 KiB unsent a channel stops reading (auto-read off) until it
+ * drains below 64 KiB. {@code --workers} event loops, default 1, so that each is compared with the
+ * single-threaded raw rung like for like.
+ */
+public final class NettyEchoServer implements EchoServer {
+
+    private static final WriteBufferWaterMark WATER_MARKS = new WriteBufferWaterMark(64 * 1024, 256 * 1024);
+
+    private final EventLoopGroup boss;
+    private final EventLoopGroup loops;
+    private final Channel listener;
+    private final ChannelGroup clients = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
+    private final Map<EventLoop, Integer> loopIndex = new IdentityHashMap<>();
+    private final WorkerCounts served;
+    private final AtomicInteger live = new AtomicInteger();
+    private final int maxConnections;
+    private final long idleNanos;
+
+    /**
+     * Binds the listener on a boss loop and serves clients on {@code --workers} loops of the transport.
+     *
+     * @param transport the transport's I/O handler, e.g. {@code EpollIoHandler::newFactory}
+     * @param channel   its server channel class, e.g. {@code EpollServerSocketChannel.class}
+     */
+    public NettyEchoServer(ServerConfig config, Supplier<IoHandlerFactory> transport,
+                           Class<? extends ServerChannel> channel) throws IOException {
+        int workers = config.workersOr(1);
+        this.maxConnections = config.maxConnections();
+        this.idleNanos = config.idleTimeout().toNanos();
+        this.served = new WorkerCounts("loop-", workers);
+        this.boss = new MultiThreadIoEventLoopGroup(1, transport.get());
+        this.loops = new MultiThreadIoEventLoopGroup(workers, transport.get());
+        int i = 0;
+        for (var executor : loops) {
+            loopIndex.put((EventLoop) executor, i++);
+        }
+        ServerBootstrap bootstrap = new ServerBootstrap()
+                .group(boss, loops)
+                .channel(channel)
+                .option(ChannelOption.SO_BACKLOG, ServerConfig.BACKLOG)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+                .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARKS)
+                .childHandler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel client) {
+                        client.pipeline().addLast(new Echo());
+                    }
+                });
+        try {
+            this.listener = bootstrap.bind(Listeners.address(config)).syncUninterruptibly().channel();
+        } catch (Exception e) {
+            // Netty rethrows the bind's checked exception as it is: a BindException, or its own
+            // native IOException saying EADDRINUSE.
+            shutdownLoops();
+            if (e instanceof BindException || String.valueOf(e.getMessage()).contains("Address already in use")) {
+                throw Listeners.portTaken(config, new IOException("Address already in use"));
+            }
+            throw e instanceof IOException io ? io : new IOException(e);
+        }
+    }
+
+    /** One channel's echo: write back what is read, flush once per read burst. */
+    private final class Echo extends ChannelInboundHandlerAdapter {
+        private long lastActive = System.nanoTime();
+        private ScheduledFuture<?> idleCheck;
+        private boolean counted;
+
+        @Override
+        public void channelActive(ChannelHandlerContext ctx) {
+            if (maxConnections > 0 && live.get() >= maxConnections) {
+                ctx.close(); // past the cap: the client reads EOF at once
+                return;
+            }
+            counted = true;
+            live.incrementAndGet();
+            served.served(loopIndex.getOrDefault(ctx.channel().eventLoop(), 0));
+            clients.add(ctx.channel());
+            if (idleNanos > 0) {
+                long tick = Math.clamp(idleNanos / 4, TimeUnit.MILLISECONDS.toNanos(10), TimeUnit.SECONDS.toNanos(1));
+                idleCheck = ctx.executor().scheduleAtFixedRate(() -> {
+                    if (System.nanoTime() - lastActive > idleNanos) {
+                        ctx.close();
+                    }
+                }, tick, tick, TimeUnit.NANOSECONDS);
+            }
+        }
+
+        @Override
+        public void channelInactive(ChannelHandlerContext ctx) {
+            if (counted) {
+                live.decrementAndGet();
+            }
+            if (idleCheck != null) {
+                idleCheck.cancel(false);
+            }
+        }
+
+        @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            lastActive = System.nanoTime();
+            ctx.write(msg); // the ByteBuf goes back out as it came in, released once written
+        }
+
+        @Override
+        public void channelReadComplete(ChannelHandlerContext ctx) {
+            ctx.flush();
+        }
+
+        @Override
+        public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+            // Above the high water mark: stop reading until the client takes what is queued.
+            ctx.channel().config().setAutoRead(ctx.channel().isWritable());
+        }
+
+        @Override
+        public void userEventTriggered(ChannelHandlerContext ctx, Object event) {
+            if (event instanceof ChannelInputShutdownEvent) {
+                // Half-close: everything read has been written; close once it is flushed.
+                ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+            }
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            ctx.close(); // a reset ends this client only
+        }
+    }
+
+    @Override
+    public void serve() {
+        listener.closeFuture().syncUninterruptibly();
+        clients.close().awaitUninterruptibly();
+        shutdownLoops();
+    }
+
+    private void shutdownLoops() {
+        boss.shutdownGracefully(0, 500, TimeUnit.MILLISECONDS).awaitUninterruptibly();
+        loops.shutdownGracefully(0, 500, TimeUnit.MILLISECONDS).awaitUninterruptibly();
+    }
+
+    @Override
+    public InetSocketAddress localAddress() {
+        return (InetSocketAddress) listener.localAddress();
+    }
+
+    @Override
+    public void close() {
+        listener.close();
+    }
+
+    @Override
+    public Map<String, Long> servedPerWorker() {
+        return served.toMap();
+    }
+}

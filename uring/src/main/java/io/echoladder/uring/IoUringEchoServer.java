@@ -1,0 +1,389 @@
+package io.echoladder.uring;
+
+import static io.echoladder.common.linux.IoUring.ENOBUFS;
+import static io.echoladder.common.linux.IoUring.IORING_ACCEPT_MULTISHOT;
+import static io.echoladder.common.linux.IoUring.IORING_CQE_BUFFER_SHIFT;
+import static io.echoladder.common.linux.IoUring.IORING_CQE_F_BUFFER;
+import static io.echoladder.common.linux.IoUring.IORING_CQE_F_MORE;
+import static io.echoladder.common.linux.IoUring.IORING_OP_ACCEPT;
+import static io.echoladder.common.linux.IoUring.IORING_OP_READ;
+import static io.echoladder.common.linux.IoUring.IORING_OP_SEND;
+import static io.echoladder.common.linux.IoUring.IORING_OP_TIMEOUT;
+import static io.echoladder.common.linux.IoUring.IOSQE_BUFFER_SELECT;
+
+import io.echoladder.common.EchoServer;
+import io.echoladder.common.LadderException;
+import io.echoladder.common.Listeners;
+import io.echoladder.common.RungProvider;
+import io.echoladder.common.ServerConfig;
+import io.echoladder.common.Setting;
+import io.echoladder.common.linux.IoUring;
+import io.echoladder.common.linux.Native;
+import io.echoladder.common.linux.Posix;
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
+import java.util.Arrays;
+import java.util.EnumSet;
+import java.util.Map;
+
+/**
+ * io_uring: one thread, one ring; instead of asking the kernel which sockets are ready and then reading
+ * and writing each one (epoll: a system call per read and per write), the loop hands the kernel the
+ * receives and sends themselves and collects their results from a shared ring, many per system call.
+ * It fixes epoll's cost per message: under load one {@code io_uring_enter} submits every new request
+ * and waits for the next completions. It costs memory shared with the kernel (rings, buffers it may
+ * write at any time), a protocol of heads and tails that needs explicit memory ordering ({@link Ring}),
+ * and requests in flight that outlive the decision to close a connection.
+ *
+ * <p>Requests per connection: one receive or none (none while its output is over the cap: back-pressure,
+ * or after EOF), and at most one send ({@link SendQueue}). A receive takes a buffer from
+ * {@link ProvidedBuffers}, and the echo sends from that same buffer. A connection's fd is closed only when
+ * none of its requests is in flight, so a completion can never name a reused fd: {@code user_data} is
+ * the fd and the operation.
+ */
+public final class IoUringEchoServer implements EchoServer {
+
+    private static final int ENTRIES = 4096;
+    private static final int BUFFERS = 1024;
+    private static final int BUFFER_SIZE = 16 * 1024;
+
+    // The operation in the low byte of user_data, the fd above it.
+    private static final int ACCEPT = 1;
+    private static final int RECV = 2;
+    private static final int SEND = 3;
+    private static final int WAKE = 4;
+    private static final int TICK = 5;
+
+    private final Ring ring;
+    private final ProvidedBuffers buffers;
+    private final int listenFd;
+    private final int wakeFd;
+    private final int maxConnections;
+    private final long idleNanos;
+    private final Arena arena = Arena.ofShared();
+    private final MemorySegment wakeBuffer = arena.allocate(ValueLayout.JAVA_LONG);
+    private final MemorySegment tick = arena.allocate(IoUring.KERNEL_TIMESPEC);
+    private final Ring.Completion onCompletion = this::complete;
+    private final ArrayDeque<Connection> starved = new ArrayDeque<>();
+    private Connection[] connections = new Connection[1024];
+    private boolean running = true;
+    private boolean woken;
+    private int live;
+    private volatile long served;
+    private long failed;
+
+    /** What the loop knows about one client. */
+    private static final class Connection {
+        final int fd;
+        final SendQueue out = new SendQueue();
+        int inflight;       // requests the kernel holds for this fd: it is closed only at zero
+        boolean receiving;
+        boolean eof;
+        boolean closing;
+        long lastActive;
+
+        Connection(int fd, long now) {
+            this.fd = fd;
+            this.lastActive = now;
+        }
+    }
+
+    private IoUringEchoServer(ServerConfig config) throws IOException {
+        this.maxConnections = config.maxConnections();
+        this.idleNanos = config.idleTimeout().toNanos();
+        try {
+            this.ring = new Ring(ENTRIES);
+        } catch (Native.NativeException e) {
+            arena.close();
+            // EPERM, ENOSYS, ENOMEM: the machine refuses io_uring. One line, exit 1, and why.
+            throw LadderException.failure("io-uring: " + IoUring.refusal().orElse(e.getMessage()));
+        }
+        int listen = -1;
+        int wake = -1;
+        try {
+            this.buffers = new ProvidedBuffers(ring, arena, BUFFERS, BUFFER_SIZE);
+            // A blocking listener and blocking sockets: io_uring waits for readiness itself (an internal
+            // poll) and never blocks the loop; an O_NONBLOCK file would have it return EAGAIN instead.
+            listen = Posix.listener(Listeners.address(config), ServerConfig.BACKLOG, false, false);
+            // The way another thread wakes the ring: a read of this eventfd is always in flight.
+            wake = Posix.eventfd(0, Posix.EFD_CLOEXEC);
+        } catch (IOException | RuntimeException e) {
+            if (listen >= 0) {
+                Posix.close(listen);
+            }
+            ring.close();
+            arena.close();
+            if (e instanceof Native.NativeException n && n.errno() == Native.EADDRINUSE) {
+                throw Listeners.portTaken(config, n);
+            }
+            throw e;
+        }
+        this.listenFd = listen;
+        this.wakeFd = wake;
+        long tickNanos = Math.clamp(idleNanos / 4, 10_000_000L, 1_000_000_000L);
+        tick.set(ValueLayout.JAVA_LONG, 0, tickNanos / 1_000_000_000L);
+        tick.set(ValueLayout.JAVA_LONG, 8, tickNanos % 1_000_000_000L);
+    }
+
+    @Override
+    public void serve() throws IOException {
+        try {
+            ring.enable(); // this thread is now the only one that submits
+            acceptMany();
+            ring.prepare(IORING_OP_READ, (byte) 0, (short) 0, wakeFd, 0, wakeBuffer.address(), 8, 0, data(wakeFd, WAKE));
+            if (idleNanos > 0) {
+                armTick();
+            }
+            while (running) {
+                buffers.publish(); // buffers given back since the last turn
+                // The one blocking call: submits every request queued since the last turn and sleeps
+                // until at least one completes (a client sent bytes, a send finished, a client
+                // connected, the idle tick fired, or close() wrote the eventfd).
+                ring.submit(1);
+                ring.drain(onCompletion);
+            }
+        } finally {
+            release();
+        }
+    }
+
+    private void complete(long userData, int res, int flags) {
+        int fd = (int) (userData >>> 8);
+        switch ((int) (userData & 0xff)) {
+            case ACCEPT -> accepted(res, flags);
+            case RECV -> received(connections[fd], res, flags);
+            case SEND -> sent(connections[fd], res);
+            case TICK -> closeIdle();
+            case WAKE -> running = false;
+            default -> throw new IllegalStateException("user_data " + Long.toHexString(userData));
+        }
+    }
+
+    /**
+     * Multishot accept: one request, a completion per client, until the kernel drops it (no
+     * IORING_CQE_F_MORE) and it is submitted again.
+     */
+    private void acceptMany() throws IOException {
+        ring.prepare(IORING_OP_ACCEPT, (byte) 0, IORING_ACCEPT_MULTISHOT, listenFd, 0, 0, 0, Posix.SOCK_CLOEXEC,
+                data(listenFd, ACCEPT));
+    }
+
+    private void accepted(int fd, int flags) {
+        try {
+            if ((flags & IORING_CQE_F_MORE) == 0 && running) {
+                acceptMany();
+            }
+            if (fd < 0) {
+                failed++; // EMFILE and friends: that client stays in the backlog for the next accept
+                return;
+            }
+            if (maxConnections > 0 && live >= maxConnections) {
+                Posix.close(fd); // past the cap: the client reads EOF at once
+                return;
+            }
+            Posix.setsockopt(fd, Posix.IPPROTO_TCP, Posix.TCP_NODELAY, 1);
+            if (fd >= connections.length) {
+                connections = Arrays.copyOf(connections, Math.max(fd + 1, 2 * connections.length));
+            }
+            Connection c = new Connection(fd, System.nanoTime());
+            connections[fd] = c;
+            live++;
+            served++;
+            receive(c);
+        } catch (IOException e) {
+            throw new IllegalStateException(e); // the ring itself failed: fatal, as a broken epoll fd is
+        }
+    }
+
+    /** One receive; the kernel picks a provided buffer when bytes arrive. */
+    private void receive(Connection c) throws IOException {
+        ring.prepareRecv(c.fd, ProvidedBuffers.GROUP, IOSQE_BUFFER_SELECT, data(c.fd, RECV));
+        c.receiving = true;
+        c.inflight++;
+    }
+
+    private void received(Connection c, int n, int flags) {
+        c.inflight--;
+        c.receiving = false;
+        if ((flags & IORING_CQE_F_BUFFER) != 0) {
+            c.out.add(flags >>> IORING_CQE_BUFFER_SHIFT, n); // ours until sent, then given back
+        }
+        try {
+            if (c.closing) {
+                finishIfIdle(c);
+            } else if (n > 0) {
+                c.lastActive = System.nanoTime();
+                if (!c.out.sending) {
+                    send(c);
+                }
+                if (!c.out.overCap()) {
+                    receive(c); // read on while the client's bytes are being echoed
+                }
+            } else if (n == 0) {
+                c.eof = true; // the client shut down its side: echo what is queued, then close
+                if (c.out.isEmpty()) {
+                    close(c);
+                }
+            } else if (n == -ENOBUFS) {
+                starved.add(c); // every buffer is queued for sending: receive again when one returns
+            } else {
+                fail(c); // a reset ends this client only
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /** Sends the head of the queue: at most one send per connection, so the bytes stay in order. */
+    private void send(Connection c) throws IOException {
+        long address = buffers.address(c.out.headBuffer()) + c.out.headOffset();
+        ring.prepare(IORING_OP_SEND, (byte) 0, (short) 0, c.fd, 0, address, c.out.headLength(), IoUring.sendFlags(),
+                data(c.fd, SEND));
+        c.out.sending = true;
+        c.inflight++;
+    }
+
+    private void sent(Connection c, int n) {
+        c.inflight--;
+        c.out.sending = false;
+        try {
+            if (n < 0) {
+                fail(c);
+                return;
+            }
+            c.lastActive = System.nanoTime();
+            int done = c.out.sent(n); // a short send leaves the rest at the head, sent next
+            if (done >= 0) {
+                buffers.release(done);
+                Connection waiting = starved.poll();
+                if (waiting != null && !waiting.closing) {
+                    receive(waiting);
+                }
+            }
+            if (c.closing) {
+                finishIfIdle(c);
+            } else if (!c.out.isEmpty()) {
+                send(c);
+            } else if (c.eof) {
+                close(c);
+            }
+            if (!c.closing && !c.eof && !c.receiving && !c.out.overCap() && !starved.contains(c)) {
+                receive(c); // back under the cap: read again
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private void armTick() throws IOException {
+        // IORING_OP_TIMEOUT with count 0: a pure timer that completes with -ETIME after the timespec.
+        ring.prepare(IORING_OP_TIMEOUT, (byte) 0, (short) 0, -1, 0, tick.address(), 1, 0, data(0, TICK));
+    }
+
+    private void closeIdle() {
+        long now = System.nanoTime();
+        for (Connection c : connections) {
+            if (c != null && !c.closing && now - c.lastActive > idleNanos) {
+                close(c);
+            }
+        }
+        try {
+            if (running) {
+                armTick();
+            }
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private void fail(Connection c) {
+        failed++;
+        close(c);
+    }
+
+    /**
+     * Closes a connection. Its requests in flight still hold the socket, so the fd cannot simply be
+     * closed: shutdown(2) makes a pending receive complete (with 0) and a pending send fail, and the fd
+     * is closed when the last of them is back.
+     */
+    private void close(Connection c) {
+        if (!c.closing) {
+            c.closing = true;
+            starved.remove(c);
+            if (c.inflight > 0) {
+                Posix.shutdown(c.fd, Posix.SHUT_RDWR);
+            }
+        }
+        finishIfIdle(c);
+    }
+
+    private void finishIfIdle(Connection c) {
+        if (c.inflight > 0) {
+            return;
+        }
+        for (int bid : c.out.drain()) {
+            buffers.release(bid);
+        }
+        connections[c.fd] = null;
+        Posix.close(c.fd);
+        live--;
+    }
+
+    private static long data(int fd, int op) {
+        return ((long) fd << 8) | op;
+    }
+
+    private void release() {
+        // Closing the ring cancels every request in flight; then no completion can name an fd we close.
+        ring.close();
+        for (Connection c : connections) {
+            if (c != null) {
+                Posix.close(c.fd);
+            }
+        }
+        Posix.close(listenFd);
+        synchronized (this) {
+            woken = true; // a late close() must not write to a closed (or reused) fd
+            Posix.close(wakeFd);
+        }
+        arena.close();
+    }
+
+    @Override
+    public InetSocketAddress localAddress() {
+        try {
+            return Posix.getsockname(listenFd);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    @Override
+    public synchronized void close() {
+        // From the signal handler's thread: the loop's pending eventfd read completes, and it stops.
+        if (!woken) {
+            woken = true;
+            try (Arena one = Arena.ofConfined()) {
+                Posix.write(wakeFd, one.allocateFrom(ValueLayout.JAVA_LONG, 1), Long.BYTES);
+            }
+        }
+    }
+
+    @Override
+    public Map<String, Long> servedPerWorker() {
+        return Map.of("ring", served);
+    }
+
+    public static final class Provider extends RungProvider {
+        public Provider() {
+            super("io-uring", 140, "uring",
+                    "one thread, one io_uring: multishot accept, recv into provided buffers, send, raw syscalls through java.lang.foreign",
+                    EnumSet.of(Setting.MAX_CONNECTIONS, Setting.IDLE_TIMEOUT, Setting.STATS),
+                    IoUringEchoServer::new);
+        }
+    }
+}
