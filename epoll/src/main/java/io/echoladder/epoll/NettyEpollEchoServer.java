@@ -22,7 +22,8 @@ public final class NettyEpollEchoServer {
         public Provider() {
             super("netty-epoll", 90, "epoll",
                     "Netty's native epoll transport: --workers N event loops (default 1), water-mark back-pressure",
-                    EnumSet.of(Setting.WORKERS, Setting.MAX_CONNECTIONS, Setting.IDLE_TIMEOUT, Setting.STATS),
+                    EnumSet.of(Setting.WORKERS, Setting.MAX_CONNECTIONS, Setting.IDLE_TIMEOUT, Setting.STATS, Setting.WORK,
+                            Setting.OFFLOAD),
                     config -> new NettyEchoServer(config, EpollIoHandler::newFactory, EpollServerSocketChannel.class));
         }
     }

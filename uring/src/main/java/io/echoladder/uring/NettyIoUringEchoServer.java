@@ -25,7 +25,8 @@ public final class NettyIoUringEchoServer {
         public Provider() {
             super("netty-io_uring", 150, "uring",
                     "Netty's io_uring transport: --workers N event loops (default 1), water-mark back-pressure",
-                    EnumSet.of(Setting.WORKERS, Setting.MAX_CONNECTIONS, Setting.IDLE_TIMEOUT, Setting.STATS),
+                    EnumSet.of(Setting.WORKERS, Setting.MAX_CONNECTIONS, Setting.IDLE_TIMEOUT, Setting.STATS, Setting.WORK,
+                            Setting.OFFLOAD),
                     config -> {
                         if (!IoUring.isAvailable()) {
                             // The kernel refuses io_uring, or the native library did not load: one line.
