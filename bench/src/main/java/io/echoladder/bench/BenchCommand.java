@@ -4,6 +4,8 @@ import io.echoladder.common.Cli;
 import io.echoladder.common.LadderException;
 import io.echoladder.common.Rung;
 import io.echoladder.common.Rungs;
+import io.echoladder.common.Setting;
+import io.echoladder.common.Work;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.nio.file.Files;
@@ -198,8 +200,10 @@ public final class BenchCommand implements Callable<Integer> {
         }
         List<String> kinds = workKinds != null ? workKinds : List.of("cpu:100us", "sleep:1ms");
         for (String kind : kinds) {
-            if (!kind.matches("(cpu|sleep):\\d+(\\.\\d+)?(ns|us|ms|s)")) {
-                throw LadderException.usage("--work takes cpu:DURATION or sleep:DURATION (e.g. cpu:100us), not '" + kind + "'");
+            try {
+                Work.parse(kind);
+            } catch (IllegalArgumentException e) {
+                throw LadderException.usage("--work: " + e.getMessage());
             }
         }
         List<Bench.Target> rungTargets = targets.stream().filter(Bench.Target::isRung).toList();
@@ -219,10 +223,16 @@ public final class BenchCommand implements Callable<Integer> {
         return Rungs.all().stream().map(Rung::id).filter(ids::contains).map(Bench.Target::rung).toList();
     }
 
-    /** The work scenario's targets: each rung, and right after {@code epoll} and {@code netty-epoll} their offloaded form. */
+    /**
+     * The work scenario's targets: each rung that takes {@code --work}, and right after {@code epoll} and
+     * {@code netty-epoll} their offloaded form.
+     */
     private static List<Bench.Target> workTargets(List<Bench.Target> rungTargets) {
         List<Bench.Target> out = new ArrayList<>();
         for (Bench.Target target : rungTargets) {
+            if (Rungs.find(target.rung()).map(r -> !r.settings().contains(Setting.WORK)).orElse(true)) {
+                continue;
+            }
             out.add(target);
             if (OFFLOADS.contains(target.rung())) {
                 out.add(Bench.Target.rung(target.rung(), "--offload", "8"));

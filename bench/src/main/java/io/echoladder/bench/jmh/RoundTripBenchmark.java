@@ -30,7 +30,7 @@ import org.openjdk.jmh.annotations.TearDown;
 public class RoundTripBenchmark {
 
     @Param({"blocking", "thread-per-connection", "thread-pool", "thread-pool-handoff", "virtual-threads",
-            "epoll", "epoll-oneshot", "nio-selector", "netty-epoll"})
+            "select", "poll", "epoll", "epoll-oneshot", "nio-selector", "netty-epoll", "io-uring", "netty-io_uring"})
     public String rung;
 
     private RungProcess server;
