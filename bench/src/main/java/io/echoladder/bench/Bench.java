@@ -238,8 +238,7 @@ final class Bench {
             return Point.missing(load, target.name(), "server did not start: " + e.getMessage());
         }
         try (server) {
-            warmUp(server);
-            return point(server, load);
+            return point(server, load); // its own warm-up is enough: a fresh server per point here
         }
     }
 

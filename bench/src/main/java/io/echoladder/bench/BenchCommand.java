@@ -33,8 +33,9 @@ import picocli.CommandLine.Option;
                 "idle (50 active connections while N more stay silent), work (every rung with a slow handler, --work)."})
 public final class BenchCommand implements Callable<Integer> {
 
-    @Option(names = "--quick", description = "The short run (under 6 minutes on 2 cores): 1,10,100,1000 connections, "
-            + "0.5 s warm-up and 1 s per point, load steps 50,90,110%%.")
+    @Option(names = "--quick", description = "The short run (under 6 minutes on 2 cores): 1,100,1000 connections, "
+            + "0.3 s warm-up and 1 s per point, load steps 50,90,110%%, idle counts 0,1000,5000, and the work "
+            + "scenario for one rung of each model.")
     private boolean quick;
 
     @Option(names = "--scenario", split = ",", paramLabel = "NAME", description = "Run only these scenarios: sweep, churn, latency, idle, work (default: all).")
@@ -43,7 +44,7 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--rungs", split = ",", paramLabel = "ID", description = "Rungs to run (default: every rung in ./ladder list).")
     private List<String> rungs;
 
-    @Option(names = "--connections", split = ",", paramLabel = "N", description = "Connection counts of the sweep (default: 1,10,100,1000,10000; quick: 1,10,100,1000).")
+    @Option(names = "--connections", split = ",", paramLabel = "N", description = "Connection counts of the sweep (default: 1,10,100,1000,10000; quick: 1,100,1000).")
     private List<Integer> connections;
 
     @Option(names = "--size", defaultValue = "64", paramLabel = "BYTES", description = "Message size (default: ${DEFAULT-VALUE}).")
@@ -54,7 +55,7 @@ public final class BenchCommand implements Callable<Integer> {
     private Duration duration;
 
     @Option(names = "--warmup", paramLabel = "DURATION", converter = Cli.DurationConverter.class,
-            description = "Warm-up per point, not counted (default: 2s; quick: 500ms).")
+            description = "Warm-up per point, not counted (default: 2s; quick: 300ms).")
     private Duration warmup;
 
     @Option(names = "--load-steps", split = ",", paramLabel = "PERCENT",
@@ -149,7 +150,7 @@ public final class BenchCommand implements Callable<Integer> {
             throw LadderException.usage("nothing to measure");
         }
         List<Integer> counts = connections != null ? connections
-                : quick ? List.of(1, 10, 100, 1000) : List.of(1, 10, 100, 1000, 10_000);
+                : quick ? List.of(1, 100, 1000) : List.of(1, 10, 100, 1000, 10_000);
         for (int c : counts) {
             if (c < 1) {
                 throw LadderException.usage("--connections must be at least 1, not " + c);
@@ -162,7 +163,7 @@ public final class BenchCommand implements Callable<Integer> {
             throw LadderException.usage("--client-threads must be 1 to 64, not " + clientThreads);
         }
         Duration d = duration != null ? duration : quick ? Duration.ofSeconds(1) : Duration.ofSeconds(5);
-        Duration w = warmup != null ? warmup : quick ? Duration.ofMillis(500) : Duration.ofSeconds(2);
+        Duration w = warmup != null ? warmup : quick ? Duration.ofMillis(300) : Duration.ofSeconds(2);
         if (d.isZero() || d.isNegative() || w.isNegative()) {
             throw LadderException.usage("--duration must be longer than zero and --warmup not negative");
         }
@@ -215,8 +216,8 @@ public final class BenchCommand implements Callable<Integer> {
     }
 
     /** The work scenario's rungs in a quick run: one of each model, enough to show the lesson. */
-    static final List<String> WORK_QUICK_RUNGS = List.of("thread-per-connection", "virtual-threads", "thread-pool",
-            "epoll", "netty-epoll");
+    static final List<String> WORK_QUICK_RUNGS = List.of("thread-per-connection", "virtual-threads", "epoll",
+            "netty-epoll");
 
     /** The rungs of {@code ids} that are on the class path, in ladder order. */
     private static List<Bench.Target> among(List<String> ids) {

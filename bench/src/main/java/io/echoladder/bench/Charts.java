@@ -239,7 +239,8 @@ final class Charts {
                               boolean anyLimited) throws IOException {
         int columns = Math.min(COLUMNS, panels.size());
         int rows = (panels.size() + columns - 1) / columns;
-        BufferedImage image = new BufferedImage(columns * PANEL_WIDTH, HEADER + rows * PANEL_HEIGHT, BufferedImage.TYPE_INT_RGB);
+        int header = HEADER + (anyLimited ? 20 : 0); // the grey ring's key gets a line of its own
+        BufferedImage image = new BufferedImage(columns * PANEL_WIDTH, header + rows * PANEL_HEIGHT, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = image.createGraphics();
         g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
         g.setColor(Color.WHITE);
@@ -255,12 +256,13 @@ final class Charts {
                             + figure.ceilingLabel() + "), a lower bound.";
                     case AS_IS -> "Hollow marker: the rung left clients unanswered at that point (a cost of serving only some).";
                 };
-        if (anyLimited) {
-            key += "  Grey ring: the client fell behind its own schedule there (half the p99 or more is its lag).";
-        }
         g.drawString(key, 16, 52);
+        if (anyLimited) {
+            g.drawString("Grey ring: the client fell behind its own schedule there (half the p99 or more is its own lag).",
+                    16, 72);
+        }
         for (int i = 0; i < panels.size(); i++) {
-            g.drawImage(panels.get(i), (i % columns) * PANEL_WIDTH, HEADER + (i / columns) * PANEL_HEIGHT, null);
+            g.drawImage(panels.get(i), (i % columns) * PANEL_WIDTH, header + (i / columns) * PANEL_HEIGHT, null);
         }
         g.dispose();
         ImageIO.write(image, "png", file.toFile());
