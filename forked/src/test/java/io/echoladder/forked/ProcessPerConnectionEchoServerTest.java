@@ -53,7 +53,7 @@ class ProcessPerConnectionEchoServerTest extends RungConformanceSuite {
 
     /** Past its cap on live children, a client is closed at once: a horde fills the cap. */
     @Override
-    protected EchoCases.UnderAHorde underAHorde() {
+    protected EchoCases.UnderAHorde underAHorde(int horde) {
         return EchoCases.UnderAHorde.CLOSES_AT_CAP;
     }
 

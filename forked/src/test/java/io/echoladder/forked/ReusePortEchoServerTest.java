@@ -45,7 +45,7 @@ class ReusePortEchoServerTest extends RungConformanceSuite {
 
     /** Its {@code --workers} workers each hold one client: a horde holding them all starves the others. */
     @Override
-    protected EchoCases.UnderAHorde underAHorde() {
+    protected EchoCases.UnderAHorde underAHorde(int horde) {
         return EchoCases.UnderAHorde.STARVES_OTHERS;
     }
 }

@@ -17,7 +17,7 @@ class ThreadPoolEchoServerTest extends RungConformanceSuite {
 
     /** Its {@code --workers} workers each hold one client: a horde holding them all starves the others. */
     @Override
-    protected EchoCases.UnderAHorde underAHorde() {
+    protected EchoCases.UnderAHorde underAHorde(int horde) {
         return EchoCases.UnderAHorde.STARVES_OTHERS;
     }
 }

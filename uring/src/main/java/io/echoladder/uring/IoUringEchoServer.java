@@ -258,11 +258,7 @@ public final class IoUringEchoServer implements EchoServer {
             c.lastActive = System.nanoTime();
             int done = c.out.sent(n); // a short send leaves the rest at the head, sent next
             if (done >= 0) {
-                buffers.release(done);
-                Connection waiting = starved.poll();
-                if (waiting != null && !waiting.closing) {
-                    receive(waiting);
-                }
+                giveBack(done);
             }
             if (c.closing) {
                 finishIfIdle(c);
@@ -326,11 +322,28 @@ public final class IoUringEchoServer implements EchoServer {
             return;
         }
         for (int bid : c.out.drain()) {
-            buffers.release(bid);
+            giveBack(bid);
         }
         connections[c.fd] = null;
         Posix.close(c.fd);
         live--;
+    }
+
+    /**
+     * Returns a buffer to the kernel and lets one connection that found none receive again. Every path
+     * that frees a buffer goes through here: a connection left waiting for one has no request in flight,
+     * so nothing else would ever wake it, not even its client's reset.
+     */
+    private void giveBack(int bid) {
+        buffers.release(bid);
+        Connection waiting = starved.poll();
+        if (waiting != null && !waiting.closing && running) {
+            try {
+                receive(waiting);
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+        }
     }
 
     private static long data(int fd, int op) {

@@ -83,8 +83,10 @@ public abstract class RungConformanceSuite {
      * does to other clients, and whether 500 at once (fan-in) are all served. By default a concurrent rung
      * serves the others and a one-at-a-time rung starves them; a pool of N workers starves them too, and
      * says so; a rung with a cap on connections closes them at the door.
+     *
+     * @param horde how many connections the horde holds (1,000 idle, 200 dripping, 500 at once)
      */
-    protected EchoCases.UnderAHorde underAHorde() {
+    protected EchoCases.UnderAHorde underAHorde(int horde) {
         return servesConcurrently() ? EchoCases.UnderAHorde.SERVES_OTHERS : EchoCases.UnderAHorde.STARVES_OTHERS;
     }
 
@@ -381,7 +383,7 @@ public abstract class RungConformanceSuite {
             EchoCases.UnderAHorde seen = new EchoCases(fresh.address(), replyTimeout(), 13)
                     .idleHorde(1000, 20, 4 * 1024, Duration.ofSeconds(10));
             say("idle horde of 1,000: " + seen.words());
-            assertThat(seen).as("what 1,000 idle connections do to 20 other clients of %s", rung()).isEqualTo(underAHorde());
+            assertThat(seen).as("what 1,000 idle connections do to 20 other clients of %s", rung()).isEqualTo(underAHorde(1000));
             recordHostile("idle horde", hordeWords(seen));
         }
     }
@@ -394,7 +396,7 @@ public abstract class RungConformanceSuite {
             EchoCases.UnderAHorde seen = new EchoCases(fresh.address(), replyTimeout(), 14).slowloris(200,
                     Duration.ofMillis(200), Duration.ofSeconds(5), 10, 64 * 1024, Duration.ofSeconds(2));
             say("slowloris of 200: " + seen.words());
-            assertThat(seen).as("what 200 dripping clients do to 10 others of %s", rung()).isEqualTo(underAHorde());
+            assertThat(seen).as("what 200 dripping clients do to 10 others of %s", rung()).isEqualTo(underAHorde(200));
             recordHostile("slowloris", hordeWords(seen));
         }
     }
@@ -511,7 +513,7 @@ public abstract class RungConformanceSuite {
     void fanIn() throws Exception {
         try (RungProcess fresh = start(hostileServeArguments())) {
             EchoCases on = new EchoCases(fresh.address(), replyTimeout(), 17);
-            if (underAHorde() == EchoCases.UnderAHorde.CLOSES_AT_CAP) {
+            if (underAHorde(500) == EchoCases.UnderAHorde.CLOSES_AT_CAP) {
                 CaseFailure closed = org.assertj.core.api.Assertions.catchThrowableOfType(CaseFailure.class,
                         () -> on.fanIn(500, 256 * 1024, Duration.ofSeconds(120)));
                 assertThat(closed).as("500 clients against %s's cap on connections", rung()).isNotNull();
