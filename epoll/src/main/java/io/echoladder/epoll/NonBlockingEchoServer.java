@@ -111,11 +111,18 @@ abstract class NonBlockingEchoServer implements EchoServer {
 
     /** Accepts until the backlog is empty (EAGAIN): one readiness report may stand for many clients. */
     final void acceptAll(long now) {
+        while (acceptOne(now)) {
+            // the next may be waiting
+        }
+    }
+
+    /** Accepts one client; false when the backlog is empty or no descriptor is left to accept into. */
+    final boolean acceptOne(long now) {
         while (true) {
             int fd = Posix.accept4(listenFd, Posix.SOCK_NONBLOCK | Posix.SOCK_CLOEXEC);
             if (fd < 0) {
                 if (fd == -EAGAIN) {
-                    return;
+                    return false;
                 }
                 if (fd == -ECONNABORTED || fd == -EINTR) {
                     continue; // that client left before we took it; the next may be waiting
@@ -123,13 +130,14 @@ abstract class NonBlockingEchoServer implements EchoServer {
                 // EMFILE and friends: no descriptor to accept into. The client stays in the backlog, and
                 // the listener is reported ready again on the next turn.
                 failed++;
-                return;
+                return false;
             }
             if (maxConnections > 0 && live >= maxConnections) {
                 Posix.close(fd); // past the cap: the client reads EOF at once
-                continue;
+                return true;
             }
             adopt(fd, now);
+            return true;
         }
     }
 

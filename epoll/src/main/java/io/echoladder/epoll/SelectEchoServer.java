@@ -57,7 +57,10 @@ public final class SelectEchoServer extends NonBlockingEchoServer {
                     }
                     n -= (readable ? 1 : 0) + (writable ? 1 : 0); // select counts bits, not descriptors
                     if (fd == listenFd) {
-                        acceptAll(now);
+                        // One client per turn, not until EAGAIN: clients that already left (a reset
+                        // storm) then free their descriptor before the next is taken, so the numbers stay
+                        // below FD_SETSIZE and a client behind them is not closed for lack of one.
+                        acceptOne(now);
                     } else if (fd == wakeFd) {
                         return;
                     } else if (connection(fd) != null) {

@@ -17,6 +17,7 @@ import io.echoladder.common.Listeners;
 import io.echoladder.common.RungProvider;
 import io.echoladder.common.ServerConfig;
 import io.echoladder.common.Setting;
+import io.echoladder.common.Work;
 import io.echoladder.common.linux.IoUring;
 import io.echoladder.common.linux.Native;
 import io.echoladder.common.linux.Posix;
@@ -64,6 +65,7 @@ public final class IoUringEchoServer implements EchoServer {
     private final int wakeFd;
     private final int maxConnections;
     private final long idleNanos;
+    private final Work work;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment wakeBuffer = arena.allocate(ValueLayout.JAVA_LONG);
     private final MemorySegment tick = arena.allocate(IoUring.KERNEL_TIMESPEC);
@@ -95,6 +97,7 @@ public final class IoUringEchoServer implements EchoServer {
     private IoUringEchoServer(ServerConfig config) throws IOException {
         this.maxConnections = config.maxConnections();
         this.idleNanos = config.idleTimeout().toNanos();
+        this.work = config.work();
         try {
             this.ring = new Ring(ENTRIES);
         } catch (Native.NativeException e) {
@@ -217,6 +220,7 @@ public final class IoUringEchoServer implements EchoServer {
                 finishIfIdle(c);
             } else if (n > 0) {
                 c.lastActive = System.nanoTime();
+                work.apply(buffers.bytes(flags >>> IORING_CQE_BUFFER_SHIFT, n)); // --work: the ring waits too
                 if (!c.out.sending) {
                     send(c);
                 }
@@ -395,7 +399,7 @@ public final class IoUringEchoServer implements EchoServer {
         public Provider() {
             super("io-uring", 140, "uring",
                     "one thread, one io_uring: multishot accept, recv into provided buffers, send, raw syscalls through java.lang.foreign",
-                    EnumSet.of(Setting.MAX_CONNECTIONS, Setting.IDLE_TIMEOUT, Setting.STATS),
+                    EnumSet.of(Setting.MAX_CONNECTIONS, Setting.IDLE_TIMEOUT, Setting.STATS, Setting.WORK),
                     IoUringEchoServer::new);
         }
     }

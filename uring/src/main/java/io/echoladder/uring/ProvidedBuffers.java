@@ -72,6 +72,11 @@ final class ProvidedBuffers {
         return size;
     }
 
+    /** The first {@code length} bytes of buffer {@code bid}, for a handler's {@code --work}. */
+    MemorySegment bytes(int bid, int length) {
+        return data.asSlice((long) bid * size, length);
+    }
+
     /** Gives buffer {@code bid} back to the kernel, visible once {@link #publish}ed. */
     void release(int bid) {
         put(bid);
