@@ -111,7 +111,12 @@ abstract class NonBlockingEchoServer implements EchoServer {
 
     /** Accepts until the backlog is empty (EAGAIN): one readiness report may stand for many clients. */
     final void acceptAll(long now) {
-        while (acceptOne(now)) {
+        acceptUpTo(Integer.MAX_VALUE, now);
+    }
+
+    /** Accepts at most {@code most} clients, fewer if the backlog empties first. */
+    final void acceptUpTo(int most, long now) {
+        for (int i = 0; i < most && acceptOne(now); i++) {
             // the next may be waiting
         }
     }

@@ -26,6 +26,8 @@ import java.util.Map;
  */
 public final class SelectEchoServer extends NonBlockingEchoServer {
 
+    private static final int ACCEPTS_PER_TURN = 64;
+
     private final MemorySegment readfds = Select.allocateFdSet(arena);
     private final MemorySegment writefds = Select.allocateFdSet(arena);
     private final MemorySegment timeval = Select.allocateTimeval(arena);
@@ -57,10 +59,10 @@ public final class SelectEchoServer extends NonBlockingEchoServer {
                     }
                     n -= (readable ? 1 : 0) + (writable ? 1 : 0); // select counts bits, not descriptors
                     if (fd == listenFd) {
-                        // One client per turn, not until EAGAIN: clients that already left (a reset
-                        // storm) then free their descriptor before the next is taken, so the numbers stay
+                        // A few clients per turn, not until EAGAIN: clients that already left (a reset
+                        // storm) then free their descriptors before more are taken, so the numbers stay
                         // below FD_SETSIZE and a client behind them is not closed for lack of one.
-                        acceptOne(now);
+                        acceptUpTo(ACCEPTS_PER_TURN, now);
                     } else if (fd == wakeFd) {
                         return;
                     } else if (connection(fd) != null) {
