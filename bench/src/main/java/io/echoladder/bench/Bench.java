@@ -118,10 +118,13 @@ final class Bench {
      * @param rateConnections  connections of the latency scenario
      * @param idle             the idle scenario
      * @param work             the work scenario
+     * @param settle           how long a server may take to let go of a point's clients before the next
+     * @param warmServers      whether a fresh server gets a warm-up burst of its own before its first point
      */
     record Plan(List<Target> targets, Set<String> scenarios, List<Integer> connections, int size, Duration warmup,
                 Duration duration, int clientThreads, int churnConnections, int churnSize, List<Double> loadSteps,
-                List<Double> rates, int rateConnections, Idle idle, Work work) {
+                List<Double> rates, int rateConnections, Idle idle, Work work, Duration settle,
+                boolean warmServers) {
 
         /**
          * A reply slower than this is a timeout: at most half the window, so a connection the server never
@@ -170,7 +173,6 @@ final class Bench {
         }
     }
 
-    private static final Duration SETTLE_LIMIT = Duration.ofSeconds(3);
 
     private final Plan plan;
     private final PrintStream progress;
@@ -304,9 +306,9 @@ final class Bench {
      * the JIT compiler. Nothing of it is recorded.
      */
     private void warmUp(Server server) throws InterruptedException {
-        if (server.target.isRung()) {
+        if (server.target.isRung() && plan.warmServers()) {
             load(server.address(), Load.closed("warm-up", 2), LoadClient.Window.NONE, plan.warmup(), Duration.ZERO);
-            server.settle();
+            server.settle(plan.settle());
         }
     }
 
@@ -421,7 +423,7 @@ final class Bench {
                         "the server closed %,d of the %,d idle connections", crowd.opened() - held, crowd.opened());
             }
         }
-        server.settle();
+        server.settle(plan.settle());
         String served = server.servedPerWorker();
         if (report == null) {
             return Point.missing(load, name, "client failed; " + server.process.diagnostics());
@@ -510,17 +512,17 @@ final class Bench {
          * Waits, up to a few seconds, for the server to let go of the last point's clients (descriptors
          * and child processes back near where they started), so the next point starts clean.
          */
-        void settle() throws InterruptedException {
+        void settle(Duration limit) throws InterruptedException {
             if (process == null) {
                 return;
             }
-            long deadline = System.nanoTime() + SETTLE_LIMIT.toNanos();
+            long deadline = System.nanoTime() + limit.toNanos();
             while (System.nanoTime() < deadline && process.process().isAlive()
                     && (ServerSampler.fds(process.pid()) > baselineFds + 16
                     || ServerSampler.processes(process.pid()) > baselineProcesses)) {
                 Thread.sleep(20);
             }
-            Thread.sleep(150); // the --stats line of the point just run
+            Thread.sleep(120); // the --stats line (every 100 ms) of the point just run
             String served = delta("served per worker: ");
             String events = delta("events per worker: ");
             servedPerWorker = served == null ? null : events == null ? served : served + "; " + events;
