@@ -35,7 +35,7 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--quick", description = "The short run (under 6 minutes on 2 cores): 1,100,1000 connections, "
             + "0.3 s warm-up and 1 s per point, load steps 50,90,110%%, idle counts 0,1000,5000, and the work "
-            + "scenario for one rung of each model.")
+            + "scenario for thread-per-connection, epoll and netty-epoll (with their --offload 8 forms).")
     private boolean quick;
 
     @Option(names = "--scenario", split = ",", paramLabel = "NAME", description = "Run only these scenarios: sweep, churn, latency, idle, work (default: all).")
@@ -217,7 +217,7 @@ public final class BenchCommand implements Callable<Integer> {
                 quick ? Duration.ofMillis(1500) : Duration.ofSeconds(3), !quick);
     }
 
-    /** The work scenario's rungs in a quick run: one of each model, enough to show the lesson. */
+    /** The work scenario's rungs in a quick run: a thread per client, and a loop by hand and in Netty, enough to show the lesson. */
     static final List<String> WORK_QUICK_RUNGS = List.of("thread-per-connection", "epoll", "netty-epoll");
 
     /** The rungs of {@code ids} that are on the class path, in ladder order. */
