@@ -207,40 +207,52 @@ final class Bench {
 
     /** The idle scenario for one rung: a point per count of silent connections, opened before it and closed after. */
     private List<Point> idle(Target target) throws InterruptedException {
-        List<Point> points = new ArrayList<>();
         List<Load> loads = plan.idle().counts(target).stream()
                 .map(n -> new Load("idle", plan.idle().active(), n, null, 0, 0)).toList();
-        Server server;
-        try {
-            server = Server.start(target, List.of());
-        } catch (IOException e) {
-            for (Load load : loads) {
-                done++;
-                points.add(Point.missing(load, target.name(), "server did not start: " + e.getMessage()));
-            }
-            return points;
-        }
-        try (server) {
+        return withServer(target, List.of(), loads, server -> {
             warmUp(server);
+            List<Point> points = new ArrayList<>();
             for (Load load : loads) {
                 points.add(point(server, load));
             }
-        }
-        return points;
+            return points;
+        });
     }
 
     /** The work scenario for one target and one kind of work: a server of its own, started with {@code --work KIND}. */
     private Point work(Target target, String kind) throws InterruptedException {
         Load load = new Load("work", plan.work().connections(), 0, kind, 0, 0);
+        // Its own warm-up is enough: a fresh server per point here.
+        return withServer(target, List.of("--work", kind), List.of(load), server -> List.of(point(server, load)))
+                .getFirst();
+    }
+
+    /** The points one server process runs. */
+    private interface OnServer {
+        List<Point> run(Server server) throws InterruptedException;
+    }
+
+    /**
+     * Starts a server for {@code target} with {@code more} {@code serve} arguments, runs {@code points}
+     * against it and stops it; if it does not start, each of {@code planned} is recorded as missing, with
+     * the reason.
+     */
+    private List<Point> withServer(Target target, List<String> more, List<Load> planned, OnServer points)
+            throws InterruptedException {
         Server server;
         try {
-            server = Server.start(target, List.of("--work", kind));
+            server = Server.start(target, more);
         } catch (IOException e) {
-            done++;
-            return Point.missing(load, target.name(), "server did not start: " + e.getMessage());
+            progress.println(target.name() + ": server did not start: " + e.getMessage());
+            List<Point> missing = new ArrayList<>();
+            for (Load load : planned) {
+                done++;
+                missing.add(Point.missing(load, target.name(), "server did not start: " + e.getMessage()));
+            }
+            return missing;
         }
         try (server) {
-            return point(server, load); // its own warm-up is enough: a fresh server per point here
+            return points.run(server);
         }
     }
 
@@ -271,20 +283,9 @@ final class Bench {
 
     /** Every point of one server, against one process of it. */
     private List<Point> target(Target target) throws InterruptedException {
-        List<Point> points = new ArrayList<>();
-        Server server;
-        try {
-            server = Server.start(target, List.of());
-        } catch (IOException e) {
-            for (Load load : planned()) {
-                done++;
-                points.add(Point.missing(load, target.name(), "server did not start: " + e.getMessage()));
-            }
-            progress.println(target.name() + ": server did not start: " + e.getMessage());
-            return points;
-        }
-        try (server) {
+        return withServer(target, List.of(), planned(), server -> {
             warmUp(server);
+            List<Point> points = new ArrayList<>();
             if (plan.runs("sweep")) {
                 for (int connections : plan.connections()) {
                     points.add(point(server, Load.closed("sweep", connections)));
@@ -296,8 +297,8 @@ final class Bench {
             if (plan.runs("latency")) {
                 points.addAll(latency(server, points));
             }
-        }
-        return points;
+            return points;
+        });
     }
 
     /**

@@ -122,7 +122,7 @@ abstract class NonBlockingEchoServer implements EchoServer {
     }
 
     /** Accepts one client; false when the backlog is empty or no descriptor is left to accept into. */
-    final boolean acceptOne(long now) {
+    private boolean acceptOne(long now) {
         while (true) {
             int fd = Posix.accept4(listenFd, Posix.SOCK_NONBLOCK | Posix.SOCK_CLOEXEC);
             if (fd < 0) {
