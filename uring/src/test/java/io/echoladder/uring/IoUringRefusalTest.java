@@ -1,0 +1,85 @@
+package io.echoladder.uring;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.echoladder.client.RungProcess;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/**
+ * What a machine that refuses io_uring sees: both rungs exit 1 with one line naming the reason, and the
+ * rungs' tests are skipped with it. The refusal is real, not simulated in the rung: each case runs in a
+ * JVM whose {@code io_uring_setup(2)} a seccomp filter fails ({@link WithoutIoUring}), as Docker's
+ * default profile does with EPERM and a kernel built without io_uring does with ENOSYS.
+ */
+class IoUringRefusalTest {
+
+    @ParameterizedTest
+    @CsvSource({
+            "EPERM,  'serve: io-uring: io_uring_setup: Operation not permitted'",
+            "ENOSYS, 'serve: io-uring: io_uring_setup: Function not implemented (this kernel was built without io_uring)'",
+    })
+    void theHandWrittenRungExitsWithOneLineNamingTheReason(String errno, String expected) throws Exception {
+        Run run = run(errno, "io-uring", "--port", "0");
+
+        assertThat(run.status()).as(run.output()).isEqualTo(1);
+        assertThat(run.output()).doesNotContain("\n").startsWith(expected);
+        if (errno.equals("EPERM")) {
+            // Here nobody set the sysctl, so the reason is the other usual suspect.
+            assertThat(run.output()).containsAnyOf("kernel.io_uring_disabled", "seccomp filter");
+        }
+    }
+
+    @ParameterizedTest
+    @CsvSource({"EPERM", "ENOSYS"})
+    void nettysRungExitsWithOneLineNamingTheReason(String errno) throws Exception {
+        Run run = run(errno, "netty-io_uring", "--port", "0");
+
+        assertThat(run.status()).as(run.output()).isEqualTo(1);
+        assertThat(run.output()).doesNotContain("\n").startsWith("serve: netty-io_uring: io_uring is not available: ");
+    }
+
+    @ParameterizedTest
+    @CsvSource({
+            "EPERM,  'disabled: this machine refuses io_uring: io_uring_setup: Operation not permitted'",
+            "ENOSYS, 'disabled: this machine refuses io_uring: io_uring_setup: Function not implemented'",
+    })
+    void theRungsTestsAreSkippedWithTheReason(String errno, String expected) throws Exception {
+        Run run = run(errno, "--condition");
+
+        assertThat(run.status()).as(run.output()).isZero();
+        assertThat(run.output()).startsWith(expected);
+    }
+
+    private record Run(int status, String output) {
+    }
+
+    /** {@code WithoutIoUring ERRNO ARGS...} in its own JVM, ended and reaped however the test goes. */
+    private static Run run(String errno, String... args) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>();
+        command.add(RungProcess.javaExecutable());
+        command.addAll(RungProcess.JVM_FLAGS);
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), WithoutIoUring.class.getName(), errno));
+        command.addAll(List.of(args));
+        Process p = new ProcessBuilder(command).redirectErrorStream(true)
+                .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile())).start();
+        boolean exited = false;
+        try {
+            // A refusal is immediate; a server that started instead would never exit on its own.
+            exited = p.waitFor(60, TimeUnit.SECONDS);
+        } finally {
+            if (!exited) {
+                p.destroyForcibly();
+                p.waitFor(5, TimeUnit.SECONDS);
+            }
+        }
+        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
+        return new Run(exited ? p.exitValue() : -1, output);
+    }
+}
