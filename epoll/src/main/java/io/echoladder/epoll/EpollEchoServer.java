@@ -3,6 +3,7 @@ package io.echoladder.epoll;
 import static io.echoladder.common.linux.EPoll.EPOLLERR;
 import static io.echoladder.common.linux.EPoll.EPOLLET;
 import static io.echoladder.common.linux.EPoll.EPOLLHUP;
+import static io.echoladder.common.linux.EPoll.EPOLLONESHOT;
 import static io.echoladder.common.linux.EPoll.EPOLLIN;
 import static io.echoladder.common.linux.EPoll.EPOLLOUT;
 import static io.echoladder.common.linux.EPoll.EPOLLRDHUP;
@@ -152,8 +153,16 @@ public final class EpollEchoServer extends NonBlockingEchoServer {
         Posix.close(epfd);
     }
 
-    /** EPOLLRDHUP with EPOLLIN, so the edge-triggered loop hears a half-close. */
+    /**
+     * EPOLLRDHUP with EPOLLIN, so the edge-triggered loop hears a half-close. Wanting nothing (a job in
+     * the {@code --offload} pool) is EPOLLONESHOT: epoll reports EPOLLHUP and EPOLLERR whatever the
+     * interest, so a client that resets meanwhile would otherwise wake a level-triggered loop on every
+     * turn until the job returns; one-shot reports it once, and the next EPOLL_CTL_MOD re-arms.
+     */
     private int interest(int wants) {
+        if (wants == 0) {
+            return EPOLLONESHOT;
+        }
         return ((wants & READ) != 0 ? EPOLLIN | EPOLLRDHUP : 0) | ((wants & WRITE) != 0 ? EPOLLOUT : 0)
                 | (edgeTriggered ? EPOLLET : 0);
     }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.echoladder.client.RungProcess;
 import io.echoladder.client.conformance.RungConformanceSuite;
+import java.net.StandardSocketOptions;
 import java.nio.ByteBuffer;
 import java.nio.channels.SocketChannel;
 import java.time.Duration;
@@ -97,6 +98,29 @@ class EpollEchoServerTest extends RungConformanceSuite {
                         c.close();
                     }
                 }
+            }
+        }
+
+        /**
+         * A client that resets while its job is in the pool: the connection has no interest set then, but
+         * a level-triggered epoll reports EPOLLHUP whatever the interest, so without EPOLLONESHOT the loop
+         * would wake for it on every turn until the job returns, burning a core for the whole work time.
+         */
+        @Test
+        void aClientThatResetsWhileItsJobIsInThePoolDoesNotSpinTheLoop() throws Exception {
+            try (RungProcess server = RungProcess.start("epoll", List.of("--work", "sleep:3s", "--offload", "1"))) {
+                try (SocketChannel client = SocketChannel.open(server.address())) {
+                    client.write(ByteBuffer.wrap(new byte[] {42}));
+                    Thread.sleep(300); // the loop has read it and handed it to the pool
+                    client.setOption(StandardSocketOptions.SO_LINGER, 0); // close() now sends a reset
+                }
+                Thread.sleep(200);
+                ProcessHandle process = ProcessHandle.of(server.pid()).orElseThrow();
+                Duration before = process.info().totalCpuDuration().orElseThrow();
+                Thread.sleep(1500); // the job still sleeps
+                Duration used = process.info().totalCpuDuration().orElseThrow().minus(before);
+                assertThat(used).as("server CPU while the reset client's job sleeps (a spinning loop uses all 1.5 s)")
+                        .isLessThan(Duration.ofMillis(500));
             }
         }
     }
