@@ -80,6 +80,10 @@ public final class ServeCommand implements Callable<Integer> {
         Rung rung = Rungs.find(rungId).orElseThrow(() -> LadderException.usage(
                 "unknown rung '" + rungId + "' (./ladder list shows them)"));
         refuseWhatDoesNotApply(rung);
+        if (workTimeout != null && work == null) {
+            // The watchdog times the handler's --work only: alone it would be accepted and do nothing.
+            throw LadderException.usage("--work-timeout limits the handler's --work; give --work too");
+        }
         ServerConfig config = new ServerConfig(host, port, positive("--workers", workers),
                 positive("--max-connections", maxConnections),
                 idleTimeout == null ? Duration.ZERO : nonZero("--idle-timeout", idleTimeout),

@@ -553,6 +553,8 @@ public abstract class RungConformanceSuite {
             assertThat(refusal).contains(Setting.WORK_TIMEOUT.whyRefused());
             return;
         }
+        // The watchdog times the handler's --work; without it the flag would do nothing, so it is refused.
+        assertThat(assertRefused("--work-timeout", "1s")).contains("give --work too");
         // Every message works 30 s in the handler; the watchdog must end that after 200 ms. Both kinds:
         // a sleep is woken by the interrupt (which clears the flag), a spin notices it and leaves the
         // flag set, so only the spin shows whether a pool thread carries it on to its next client.
@@ -630,14 +632,14 @@ public abstract class RungConformanceSuite {
         return Proc.tree(server.pid()).stream().mapToLong(p -> Proc.openFds(p.pid())).sum();
     }
 
-    /** A rung that does not take an option must refuse it: exit 2, one line naming the option, returned. */
+    /** A rung that does not take an option (or not alone) must refuse it: exit 2, one line naming the option, returned. */
     private String assertRefused(String option, String value) throws Exception {
         RungProcess.Refusal run = RungProcess.runExpectingExit(List.of(rung(), "--port", "0", option, value),
                 Duration.ofSeconds(60));
         assertThat(run.status()).as("exit status of serve %s %s %s (-1: still running): %s", rung(), option, value,
                 run.output()).isEqualTo(2);
         assertThat(run.output()).contains(option).doesNotContain("Exception").doesNotContain("\n");
-        say("does not take " + option + " and says so: " + run.output());
+        say("refuses " + option + " " + value + " and says why: " + run.output());
         return run.output();
     }
 }
