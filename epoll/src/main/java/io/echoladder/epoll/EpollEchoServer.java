@@ -14,6 +14,7 @@ import io.echoladder.common.EchoServer;
 import io.echoladder.common.RungProvider;
 import io.echoladder.common.ServerConfig;
 import io.echoladder.common.Setting;
+import io.echoladder.common.WakeableListener;
 import io.echoladder.common.Work;
 import io.echoladder.common.linux.EPoll;
 import io.echoladder.common.linux.Native;
@@ -48,10 +49,10 @@ public final class EpollEchoServer extends NonBlockingEchoServer {
     private final MemorySegment ctl = EPoll.allocateEvents(arena, 1);
 
     private EpollEchoServer(ServerConfig config, boolean edgeTriggered) throws IOException {
-        this(config, edgeTriggered, new NonBlockingListener(config), false);
+        this(config, edgeTriggered, new WakeableListener(config, true), false);
     }
 
-    private EpollEchoServer(ServerConfig config, boolean edgeTriggered, NonBlockingListener listener, boolean fed)
+    private EpollEchoServer(ServerConfig config, boolean edgeTriggered, WakeableListener listener, boolean fed)
             throws IOException {
         super(config, listener, edgeTriggered);
         this.edgeTriggered = edgeTriggered;
@@ -85,7 +86,7 @@ public final class EpollEchoServer extends NonBlockingEchoServer {
     public static EchoServer fedBy(int unixSocket, Work work) throws IOException {
         ServerConfig config = new ServerConfig("127.0.0.1", 0, 0, 0, Duration.ZERO, Duration.ZERO, false, true, work,
                 Duration.ZERO, 0);
-        return new EpollEchoServer(config, false, new NonBlockingListener(unixSocket), true);
+        return new EpollEchoServer(config, false, new WakeableListener(unixSocket), true);
     }
 
     @Override

@@ -4,6 +4,7 @@ import static io.echoladder.common.linux.EPoll.EPOLLIN;
 import static io.echoladder.common.linux.EPoll.EPOLL_CTL_ADD;
 
 import io.echoladder.common.ServerConfig;
+import io.echoladder.common.WakeableListener;
 import io.echoladder.common.linux.EPoll;
 import io.echoladder.common.linux.Native;
 import io.echoladder.common.linux.Posix;
@@ -13,7 +14,7 @@ import java.lang.foreign.MemorySegment;
 import java.net.InetSocketAddress;
 
 /**
- * The epoll-oneshot rung's set-up: a {@link NonBlockingListener} (listening socket and wake-up eventfd)
+ * The epoll-oneshot rung's set-up: a {@link WakeableListener} (listening socket and wake-up eventfd)
  * and one epoll instance watching both, which all its workers share.
  */
 final class EpollListener implements AutoCloseable {
@@ -21,14 +22,14 @@ final class EpollListener implements AutoCloseable {
     final int listenFd;
     final int epfd;
     final int wakeFd;
-    private final NonBlockingListener sockets;
+    private final WakeableListener sockets;
     private boolean closed;
 
     /**
      * @param listenerEvents how the listener is registered (EPOLLIN, or EPOLLIN | EPOLLONESHOT)
      */
     EpollListener(ServerConfig config, int listenerEvents) throws IOException {
-        sockets = new NonBlockingListener(config);
+        sockets = new WakeableListener(config, true);
         listenFd = sockets.listenFd;
         wakeFd = sockets.wakeFd;
         int created = -1;

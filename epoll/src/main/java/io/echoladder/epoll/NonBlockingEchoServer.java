@@ -6,6 +6,7 @@ import static io.echoladder.common.linux.Native.EINTR;
 
 import io.echoladder.common.EchoServer;
 import io.echoladder.common.ServerConfig;
+import io.echoladder.common.WakeableListener;
 import io.echoladder.common.Work;
 import io.echoladder.common.linux.Posix;
 import java.io.IOException;
@@ -33,7 +34,7 @@ abstract class NonBlockingEchoServer implements EchoServer {
     static final int READ = 1;
     static final int WRITE = 2;
 
-    final NonBlockingListener listener;
+    final WakeableListener listener;
     final int listenFd;
     final int wakeFd;
     final Arena arena = Arena.ofShared();
@@ -66,7 +67,7 @@ abstract class NonBlockingEchoServer implements EchoServer {
     }
 
     /** {@code drain}: read each ready socket until EAGAIN (edge-triggered), not once (level-triggered). */
-    NonBlockingEchoServer(ServerConfig config, NonBlockingListener listener, boolean drain) throws IOException {
+    NonBlockingEchoServer(ServerConfig config, WakeableListener listener, boolean drain) throws IOException {
         this.listener = listener;
         this.listenFd = listener.listenFd;
         this.wakeFd = listener.wakeFd;

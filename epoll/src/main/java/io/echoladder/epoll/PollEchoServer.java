@@ -9,6 +9,7 @@ import static io.echoladder.common.linux.Poll.POLLOUT;
 import io.echoladder.common.RungProvider;
 import io.echoladder.common.ServerConfig;
 import io.echoladder.common.Setting;
+import io.echoladder.common.WakeableListener;
 import io.echoladder.common.linux.Poll;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -37,7 +38,7 @@ public final class PollEchoServer extends NonBlockingEchoServer {
     private boolean gaps;
 
     private PollEchoServer(ServerConfig config) throws IOException {
-        super(config, new NonBlockingListener(config), false);
+        super(config, new WakeableListener(config, true), false);
         add(listenFd);
         add(wakeFd);
     }

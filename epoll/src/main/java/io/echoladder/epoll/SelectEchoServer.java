@@ -5,6 +5,7 @@ import static io.echoladder.common.linux.Select.FD_SETSIZE;
 import io.echoladder.common.RungProvider;
 import io.echoladder.common.ServerConfig;
 import io.echoladder.common.Setting;
+import io.echoladder.common.WakeableListener;
 import io.echoladder.common.linux.Select;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -34,7 +35,7 @@ public final class SelectEchoServer extends NonBlockingEchoServer {
     private long pastFdSetSize;
 
     private SelectEchoServer(ServerConfig config) throws IOException {
-        super(config, new NonBlockingListener(config), false);
+        super(config, new WakeableListener(config, true), false);
         if (Math.max(listenFd, wakeFd) >= FD_SETSIZE) {
             abandon();
             throw new IOException("select: the listener's own descriptors are past FD_SETSIZE (" + FD_SETSIZE + ")");

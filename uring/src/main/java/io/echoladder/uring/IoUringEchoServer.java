@@ -13,10 +13,10 @@ import static io.echoladder.common.linux.IoUring.IOSQE_BUFFER_SELECT;
 
 import io.echoladder.common.EchoServer;
 import io.echoladder.common.LadderException;
-import io.echoladder.common.Listeners;
 import io.echoladder.common.RungProvider;
 import io.echoladder.common.ServerConfig;
 import io.echoladder.common.Setting;
+import io.echoladder.common.WakeableListener;
 import io.echoladder.common.Work;
 import io.echoladder.common.linux.IoUring;
 import io.echoladder.common.linux.Native;
@@ -61,8 +61,8 @@ public final class IoUringEchoServer implements EchoServer {
 
     private final Ring ring;
     private final ProvidedBuffers buffers;
+    private final WakeableListener listener;
     private final int listenFd;
-    private final int wakeFd;
     private final int maxConnections;
     private final long idleNanos;
     private final Work work;
@@ -73,7 +73,6 @@ public final class IoUringEchoServer implements EchoServer {
     private final ArrayDeque<Connection> starved = new ArrayDeque<>();
     private Connection[] connections = new Connection[1024];
     private boolean running = true;
-    private boolean woken;
     private int live;
     private volatile long served;
     private long failed;
@@ -105,28 +104,18 @@ public final class IoUringEchoServer implements EchoServer {
             // EPERM, ENOSYS, ENOMEM: the machine refuses io_uring. One line, exit 1, and why.
             throw LadderException.failure("io-uring: " + IoUring.refusal().orElse(e.getMessage()));
         }
-        int listen = -1;
-        int wake = -1;
         try {
             this.buffers = new ProvidedBuffers(ring, arena, BUFFERS, BUFFER_SIZE);
             // A blocking listener and blocking sockets: io_uring waits for readiness itself (an internal
             // poll) and never blocks the loop; an O_NONBLOCK file would have it return EAGAIN instead.
-            listen = Posix.listener(Listeners.address(config), ServerConfig.BACKLOG, false, false);
-            // The way another thread wakes the ring: a read of this eventfd is always in flight.
-            wake = Posix.eventfd(0, Posix.EFD_CLOEXEC);
+            // Its eventfd is how another thread wakes the ring: a read of it is always in flight.
+            this.listener = new WakeableListener(config, false);
         } catch (IOException | RuntimeException e) {
-            if (listen >= 0) {
-                Posix.close(listen);
-            }
             ring.close();
             arena.close();
-            if (e instanceof Native.NativeException n && n.errno() == Native.EADDRINUSE) {
-                throw Listeners.portTaken(config, n);
-            }
             throw e;
         }
-        this.listenFd = listen;
-        this.wakeFd = wake;
+        this.listenFd = listener.listenFd;
         long tickNanos = Math.clamp(idleNanos / 4, 10_000_000L, 1_000_000_000L);
         tick.set(ValueLayout.JAVA_LONG, 0, tickNanos / 1_000_000_000L);
         tick.set(ValueLayout.JAVA_LONG, 8, tickNanos % 1_000_000_000L);
@@ -137,7 +126,8 @@ public final class IoUringEchoServer implements EchoServer {
         try {
             ring.enable(); // this thread is now the only one that submits
             acceptMany();
-            ring.prepare(IORING_OP_READ, (byte) 0, (short) 0, wakeFd, 0, wakeBuffer.address(), 8, 0, data(wakeFd, WAKE));
+            ring.prepare(IORING_OP_READ, (byte) 0, (short) 0, listener.wakeFd, 0, wakeBuffer.address(), 8, 0,
+                    data(listener.wakeFd, WAKE));
             if (idleNanos > 0) {
                 armTick();
             }
@@ -362,32 +352,19 @@ public final class IoUringEchoServer implements EchoServer {
                 Posix.close(c.fd);
             }
         }
-        Posix.close(listenFd);
-        synchronized (this) {
-            woken = true; // a late close() must not write to a closed (or reused) fd
-            Posix.close(wakeFd);
-        }
+        listener.close(); // after it, a late close() writes nothing
         arena.close();
     }
 
     @Override
     public InetSocketAddress localAddress() {
-        try {
-            return Posix.getsockname(listenFd);
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
-        }
+        return listener.localAddress();
     }
 
     @Override
-    public synchronized void close() {
+    public void close() {
         // From the signal handler's thread: the loop's pending eventfd read completes, and it stops.
-        if (!woken) {
-            woken = true;
-            try (Arena one = Arena.ofConfined()) {
-                Posix.write(wakeFd, one.allocateFrom(ValueLayout.JAVA_LONG, 1), Long.BYTES);
-            }
-        }
+        listener.wake();
     }
 
     @Override
