@@ -25,7 +25,10 @@ import java.util.Set;
 final class Bench {
 
     /** The scenarios, by the names {@code --scenario} takes. */
-    static final List<String> SCENARIOS = List.of("sweep", "churn", "latency", "idle", "work");
+    static final List<String> SCENARIOS = List.of("sweep", "churn", "latency", "idle", "work", "rounds");
+
+    /** What runs without {@code --scenario}: all but rounds, which repeats what the sweep measures once. */
+    static final List<String> DEFAULT_SCENARIOS = SCENARIOS.subList(0, SCENARIOS.size() - 1);
 
     /** The rungs of the idle scenario unless {@code --rungs} names others: the multiplexers and two thread models. */
     static final List<String> IDLE_RUNGS = List.of("select", "poll", "epoll", "nio-selector", "netty-epoll",
@@ -101,6 +104,15 @@ final class Bench {
     }
 
     /**
+     * The rounds scenario: closed-loop points at each of {@code connections}, {@code count} times, a fresh
+     * server per target per round and the targets in turn within each round, so that a ratio between two
+     * rungs is measured side by side and its spread from round to round is seen, not guessed.
+     */
+    record Rounds(int count, List<Integer> connections) {
+        static final Rounds NONE = new Rounds(0, List.of());
+    }
+
+    /**
      * What to run.
      *
      * @param targets          rungs and external servers, in ladder order
@@ -118,12 +130,13 @@ final class Bench {
      * @param rateConnections  connections of the latency scenario
      * @param idle             the idle scenario
      * @param work             the work scenario
+     * @param rounds           the rounds scenario
      * @param settle           how long a server may take to let go of a point's clients before the next
      * @param warmServers      whether a fresh server gets a warm-up burst of its own before its first point
      */
     record Plan(List<Target> targets, Set<String> scenarios, List<Integer> connections, int size, Duration warmup,
                 Duration duration, int clientThreads, int churnConnections, int churnSize, List<Double> loadSteps,
-                List<Double> rates, int rateConnections, Idle idle, Work work, Duration settle,
+                List<Double> rates, int rateConnections, Idle idle, Work work, Rounds rounds, Duration settle,
                 boolean warmServers) {
 
         /**
@@ -150,13 +163,15 @@ final class Bench {
                     + (latencyNeedsBase() ? 1 : 0);
             int idlePoints = runs("idle") ? idle.points() : 0;
             int workPoints = runs("work") ? work.targets().size() * work.kinds().size() : 0;
-            return targets.size() * perTarget + idlePoints + workPoints;
+            int roundPoints = runs("rounds") ? rounds.count() * rounds.connections().size() : 0;
+            return targets.size() * (perTarget + roundPoints) + idlePoints + workPoints;
         }
 
         /** How many servers the run starts. */
         int servers() {
             return (perTargetScenarios() ? targets.size() : 0) + (runs("idle") ? idle.targets().size() : 0)
-                    + (runs("work") ? work.targets().size() * work.kinds().size() : 0);
+                    + (runs("work") ? work.targets().size() * work.kinds().size() : 0)
+                    + (runs("rounds") ? targets.size() * rounds.count() : 0);
         }
 
         private boolean perTargetScenarios() {
@@ -202,13 +217,33 @@ final class Bench {
                 }
             }
         }
+        if (plan.runs("rounds")) {
+            for (int round = 1; round <= plan.rounds().count(); round++) {
+                for (Target target : plan.targets()) {
+                    points.addAll(round(target, round));
+                }
+            }
+        }
         return points;
+    }
+
+    /** One round of one target: a fresh server, warmed up, a closed-loop point per connection count. */
+    private List<Point> round(Target target, int round) throws InterruptedException {
+        List<Load> loads = plan.rounds().connections().stream().map(c -> Load.round(c, round)).toList();
+        return withServer(target, List.of(), loads, server -> {
+            warmUp(server);
+            List<Point> points = new ArrayList<>();
+            for (Load load : loads) {
+                points.add(point(server, load));
+            }
+            return points;
+        });
     }
 
     /** The idle scenario for one rung: a point per count of silent connections, opened before it and closed after. */
     private List<Point> idle(Target target) throws InterruptedException {
         List<Load> loads = plan.idle().counts(target).stream()
-                .map(n -> new Load("idle", plan.idle().active(), n, null, 0, 0)).toList();
+                .map(n -> new Load("idle", plan.idle().active(), n, null, 0, 0, 0)).toList();
         return withServer(target, List.of(), loads, server -> {
             warmUp(server);
             List<Point> points = new ArrayList<>();
@@ -221,7 +256,7 @@ final class Bench {
 
     /** The work scenario for one target and one kind of work: a server of its own, started with {@code --work KIND}. */
     private Point work(Target target, String kind) throws InterruptedException {
-        Load load = new Load("work", plan.work().connections(), 0, kind, 0, 0);
+        Load load = new Load("work", plan.work().connections(), 0, kind, 0, 0, 0);
         // Its own warm-up is enough: a fresh server per point here.
         return withServer(target, List.of("--work", kind), List.of(load), server -> List.of(point(server, load)))
                 .getFirst();
@@ -265,15 +300,20 @@ final class Bench {
      * @param work        the server's {@code --work} (work scenario), else null
      * @param rate        offered msgs/s (open loop), 0 for closed loop
      * @param load        the offered rate as a share of the rung's closed-loop maximum, else 0
+     * @param round       which round (rounds scenario, from 1), else 0
      */
-    record Load(String scenario, int connections, int idle, String work, double rate, double load) {
+    record Load(String scenario, int connections, int idle, String work, double rate, double load, int round) {
 
         static Load closed(String scenario, int connections) {
-            return new Load(scenario, connections, 0, null, 0, 0);
+            return new Load(scenario, connections, 0, null, 0, 0, 0);
         }
 
         static Load open(int connections, double rate, double load) {
-            return new Load("latency", connections, 0, null, rate, load);
+            return new Load("latency", connections, 0, null, rate, load, 0);
+        }
+
+        static Load round(int connections, int round) {
+            return new Load("rounds", connections, 0, null, 0, 0, round);
         }
 
         LoadSpec.Mode mode() {
@@ -368,11 +408,12 @@ final class Bench {
 
     private Point point(Server server, Load load) throws InterruptedException {
         done++;
-        String what = String.format(Locale.ROOT, "[%d/%d] %-8s %-24s %,6d conn%s%s%s", done, plan.points(), load.scenario(),
-                server.target.name(), load.connections(),
+        String what = String.format(Locale.ROOT, "[%d/%d] %-8s %-24s %,6d conn%s%s%s%s", done, plan.points(),
+                load.scenario(), server.target.name(), load.connections(),
                 load.idle() > 0 ? String.format(Locale.ROOT, " + %,d idle", load.idle()) : "",
                 load.work() != null ? " --work " + load.work() : "",
-                load.rate() > 0 ? String.format(Locale.ROOT, " at %,.0f msgs/s", load.rate()) : "");
+                load.rate() > 0 ? String.format(Locale.ROOT, " at %,.0f msgs/s", load.rate()) : "",
+                load.round() > 0 ? " round " + load.round() : "");
         progress.print(what + " ... ");
         progress.flush();
         Point point = measure(server, load);

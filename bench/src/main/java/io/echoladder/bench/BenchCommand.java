@@ -30,7 +30,8 @@ import picocli.CommandLine.Option;
         description = {"Run the whole ladder under the shared client and write a report: results.json, report.md, PNG charts.",
                 "Scenarios: sweep (closed loop over connection counts), churn (a connection per exchange),",
                 "latency (open loop at steps of each rung's own closed-loop maximum: latency against offered load),",
-                "idle (50 active connections while N more stay silent), work (every rung with a slow handler, --work)."})
+                "idle (50 active connections while N more stay silent), work (every rung with a slow handler, --work),",
+                "rounds (only when asked for: the rungs side by side, a fresh server each per round, --rounds times)."})
 public final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--quick", description = "The short run (under 6 minutes on 2 cores): 1,100,1000 connections, "
@@ -38,14 +39,20 @@ public final class BenchCommand implements Callable<Integer> {
             + "scenario for thread-per-connection, epoll and netty-epoll (with their --offload 8 forms).")
     private boolean quick;
 
-    @Option(names = "--scenario", split = ",", paramLabel = "NAME", description = "Run only these scenarios: sweep, churn, latency, idle, work (default: all).")
+    @Option(names = "--scenario", split = ",", paramLabel = "NAME", description = "Run only these scenarios: sweep, churn, latency, idle, work, rounds (default: all but rounds).")
     private List<String> scenarios;
 
     @Option(names = "--rungs", split = ",", paramLabel = "ID", description = "Rungs to run (default: every rung in ./ladder list).")
     private List<String> rungs;
 
-    @Option(names = "--connections", split = ",", paramLabel = "N", description = "Connection counts of the sweep (default: 1,10,100,1000,10000; quick: 1,100,1000).")
+    @Option(names = "--connections", split = ",", paramLabel = "N", description = "Connection counts of the sweep "
+            + "(default: 1,10,100,1000,10000; quick: 1,100,1000) and of the rounds (default: 100).")
     private List<Integer> connections;
+
+    @Option(names = "--rounds", paramLabel = "N", description = "With --scenario rounds: how many rounds (default: 5). "
+            + "Each round starts every rung afresh, in turn, and measures it closed loop; the report gives each "
+            + "round, the mean, and every rung's ratio to the first with its range over the rounds.")
+    private Integer rounds;
 
     @Option(names = "--size", defaultValue = "64", paramLabel = "BYTES", description = "Message size (default: ${DEFAULT-VALUE}).")
     private int size;
@@ -180,7 +187,7 @@ public final class BenchCommand implements Callable<Integer> {
                 throw LadderException.usage("--load-steps must be percentages above 0 and at most 1000, not " + num(step));
             }
         }
-        Set<String> chosen = new LinkedHashSet<>(scenarios != null ? scenarios : Bench.SCENARIOS);
+        Set<String> chosen = new LinkedHashSet<>(scenarios != null ? scenarios : Bench.DEFAULT_SCENARIOS);
         for (String scenario : chosen) {
             if (!Bench.SCENARIOS.contains(scenario)) {
                 throw LadderException.usage("--scenario must be one of " + String.join(", ", Bench.SCENARIOS)
@@ -189,6 +196,13 @@ public final class BenchCommand implements Callable<Integer> {
         }
         if (noChurn) {
             chosen.remove("churn");
+        }
+        if (rounds != null && !chosen.contains("rounds")) {
+            throw LadderException.usage("--rounds goes with --scenario rounds");
+        }
+        int roundCount = rounds != null ? rounds : 5;
+        if (roundCount < 1 || roundCount > 100) {
+            throw LadderException.usage("--rounds must be 1 to 100, not " + roundCount);
         }
         if (chosen.isEmpty()) {
             throw LadderException.usage("nothing to measure: no scenario left");
@@ -213,6 +227,8 @@ public final class BenchCommand implements Callable<Integer> {
                 new Bench.Idle(rungs != null ? rungTargets : among(Bench.IDLE_RUNGS), List.copyOf(idle), 50),
                 new Bench.Work(workTargets(rungs != null ? rungTargets : quick ? among(WORK_QUICK_RUNGS) : rungTargets),
                         List.copyOf(kinds), 100),
+                chosen.contains("rounds") ? new Bench.Rounds(roundCount, connections != null ? List.copyOf(counts)
+                        : List.of(100)) : Bench.Rounds.NONE,
                 // The quick run lets a server settle for less, and each point's warm-up does the JIT's work.
                 quick ? Duration.ofMillis(1500) : Duration.ofSeconds(3), !quick);
     }

@@ -95,6 +95,7 @@ final class BenchReport {
             Point.Server s = p.server();
             out.append(String.format(Locale.ROOT,
                     "    {\"scenario\": %s, \"rung\": %s, \"connections\": %d, \"idle\": %d, \"work\": %s, \"rate\": %s, \"load\": %s, "
+                            + "\"round\": %s, "
                             + "\"left_clients_unanswered\": %s, \"server\": {\"cpu_s\": %s, \"cpu_us_per_msg\": %s, "
                             + "\"cores\": %s, \"peak_rss_bytes\": %d, \"threads\": %d, \"processes\": %d, \"fds\": %d, "
                             + "\"syscalls\": %s, \"syscalls_per_msg\": %s, \"context_switches\": %s, "
@@ -102,7 +103,8 @@ final class BenchReport {
                             + "\"client\": %s, \"note\": %s}%s%n",
                     quote(p.scenario()), quote(p.rung()), p.connections(), p.idle(),
                     p.work() == null ? "null" : quote(p.work()), p.rate() > 0 ? num(p.rate()) : "null",
-                    p.load() > 0 ? num(p.load()) : "null", p.leftClientsUnanswered(),
+                    p.load() > 0 ? num(p.load()) : "null", p.round() > 0 ? Integer.toString(p.round()) : "null",
+                    p.leftClientsUnanswered(),
                     s.cpuNanos() >= 0 ? num(s.cpuNanos() / 1e9) : "null", orNull(p.serverCpuMicrosPerMessage()),
                     orNull(p.serverCores()), s.peakRss(), s.threads(), s.processes(), s.fds(),
                     s.syscalls() >= 0 ? Long.toString(s.syscalls()) : "null", orNull(p.syscallsPerMessage()),
@@ -200,6 +202,9 @@ final class BenchReport {
         if (!scenario("work").isEmpty()) {
             md.append(workSection());
         }
+        if (!scenario("rounds").isEmpty()) {
+            md.append(roundsSection());
+        }
 
         List<Point> pooled = churn.stream().filter(p -> p.servedPerWorker() != null
                 && p.servedPerWorker().split("=").length > 2).toList();
@@ -222,7 +227,9 @@ final class BenchReport {
                         p.rate() > 0 ? String.format(Locale.ROOT, ", %,.0f msgs/s", p.rate()) : "", p.note()));
             }
         }
-        md.append("\n## Charts\n\n");
+        if (!chartFiles().isEmpty()) {
+            md.append("\n## Charts\n\n");
+        }
         for (String chart : chartFiles()) {
             md.append("![").append(chart.replace(".png", "").replace('-', ' ')).append("](").append(chart).append(")\n\n");
         }
@@ -367,6 +374,95 @@ final class BenchReport {
         return md.toString();
     }
 
+    /**
+     * The rounds scenario: per connection count, a row per rung with each round's rate, the mean, and its
+     * ratio to the first rung. A rung that left clients unanswered in any round gets no mean and no ratio:
+     * an average would let the rounds it answered make it look faster than it was.
+     */
+    private String roundsSection() {
+        StringBuilder md = new StringBuilder();
+        int count = plan.rounds().count();
+        List<String> rungs = roundsRungs();
+        String reference = rungs.getFirst();
+        for (int connections : plan.rounds().connections()) {
+            md.append(String.format(Locale.ROOT, "%n## Side by side: %d round%s, closed loop, %,d connections, %d B messages%n%n",
+                    count, count == 1 ? "" : "s", connections, plan.size()));
+            md.append(String.format(Locale.ROOT, "Each round started every rung afresh, in the order of the rows, and "
+                    + "measured it for %s s after a %s s warm-up. The ratio is a rung's mean over `%s`'s; the range is the "
+                    + "lowest and highest ratio of a single round, where the two ran one after the other. Messages per "
+                    + "second; system calls and server CPU per message are means over the rounds.%n%n",
+                    num(plan.duration().toMillis() / 1000.0), num(plan.warmup().toMillis() / 1000.0), reference));
+            md.append("| rung |");
+            for (int r = 1; r <= count; r++) {
+                md.append(" round ").append(r).append(" |");
+            }
+            md.append(" mean | ratio to `").append(reference).append("` | range by round | syscalls per message "
+                    + "| server CPU per message (us) |\n|---|").append("---:|".repeat(count + 5)).append('\n');
+            List<Point> first = round(reference, connections);
+            for (String rung : rungs) {
+                List<Point> rounds = round(rung, connections);
+                md.append("| `").append(rung).append("` |");
+                for (Point p : rounds) {
+                    md.append(' ').append(p.ran() ? throughputCell(p) : "n/a").append(" |");
+                }
+                md.append(" |".repeat(count - rounds.size()));
+                long unanswered = rounds.stream().filter(Point::leftClientsUnanswered).count();
+                if (unanswered > 0) {
+                    md.append(String.format(Locale.ROOT, " ✗ unanswered in %d of %d rounds | — | — |", unanswered, count));
+                } else if (!clean(rounds, count)) {
+                    md.append(" n/a | — | — |");
+                } else {
+                    double mean = mean(rounds, Point::messagesPerSecond);
+                    md.append(String.format(Locale.ROOT, " %,.0f |", mean));
+                    if (rung.equals(reference)) {
+                        md.append(" 1 | — |");
+                    } else if (clean(first, count)) {
+                        double[] ratios = new double[count];
+                        for (int r = 0; r < count; r++) {
+                            ratios[r] = rounds.get(r).messagesPerSecond() / first.get(r).messagesPerSecond();
+                        }
+                        md.append(String.format(Locale.ROOT, " %.2f× | %.2f–%.2f× |", mean / mean(first, Point::messagesPerSecond),
+                                java.util.Arrays.stream(ratios).min().orElseThrow(),
+                                java.util.Arrays.stream(ratios).max().orElseThrow()));
+                    } else {
+                        md.append(" — | — |");
+                    }
+                }
+                boolean perfMissing = rounds.stream().anyMatch(p -> p.server().countersNote() != null);
+                md.append(' ').append(decimal(meanKnown(rounds, Point::syscallsPerMessage), perfMissing)).append(" | ")
+                        .append(decimal(meanKnown(rounds, Point::serverCpuMicrosPerMessage), false)).append(" |\n");
+            }
+        }
+        return md.toString();
+    }
+
+    /** The rungs of the rounds scenario, in the order they ran. */
+    private List<String> roundsRungs() {
+        Set<String> names = new LinkedHashSet<>();
+        scenario("rounds").forEach(p -> names.add(p.rung()));
+        return List.copyOf(names);
+    }
+
+    /** One rung's rounds at one connection count, in round order. */
+    private List<Point> round(String rung, int connections) {
+        return scenario("rounds").stream().filter(p -> p.rung().equals(rung) && p.connections() == connections)
+                .sorted(Comparator.comparingInt(Point::round)).toList();
+    }
+
+    /** Every round ran, and every client was answered in each. */
+    private static boolean clean(List<Point> rounds, int count) {
+        return rounds.size() == count && rounds.stream().allMatch(p -> p.ran() && !p.leftClientsUnanswered());
+    }
+
+    private static double mean(List<Point> rounds, ToDoubleFunction<Point> value) {
+        return rounds.stream().mapToDouble(value).average().orElse(0);
+    }
+
+    /** The mean of the rounds where the figure is known (non-negative), or -1 if it is known in none. */
+    private static double meanKnown(List<Point> rounds, ToDoubleFunction<Point> value) {
+        return rounds.stream().filter(Point::ran).mapToDouble(value).filter(v -> v >= 0).average().orElse(-1);
+    }
+
     /** A rung-by-connections table: one row per rung, one cell per sweep point that ran. */
     private String sweepTable(List<String> rungs, List<Integer> counts, Function<Point, String> cell) {
         StringBuilder md = new StringBuilder("| rung |");
@@ -451,6 +547,41 @@ final class BenchReport {
         }
         out.addAll(idleSentences());
         out.addAll(workSentences());
+        out.addAll(roundsSentences());
+        return out;
+    }
+
+    /** Each rung's ratio to the first of the rounds, where both answered every client in every round. */
+    private List<String> roundsSentences() {
+        List<String> out = new ArrayList<>();
+        if (scenario("rounds").isEmpty()) {
+            return out;
+        }
+        int count = plan.rounds().count();
+        List<String> rungs = roundsRungs();
+        String reference = rungs.getFirst();
+        for (int connections : plan.rounds().connections()) {
+            List<Point> first = round(reference, connections);
+            List<String> ratios = new ArrayList<>();
+            for (String rung : rungs.subList(1, rungs.size())) {
+                List<Point> rounds = round(rung, connections);
+                if (rounds.stream().anyMatch(Point::leftClientsUnanswered)) {
+                    ratios.add("`" + rung + "` left clients unanswered");
+                } else if (clean(first, count) && clean(rounds, count)) {
+                    double[] each = new double[count];
+                    for (int r = 0; r < count; r++) {
+                        each[r] = rounds.get(r).messagesPerSecond() / first.get(r).messagesPerSecond();
+                    }
+                    ratios.add(String.format(Locale.ROOT, "`%s` %.2f× (%.2f–%.2f× by round)", rung,
+                            mean(rounds, Point::messagesPerSecond) / mean(first, Point::messagesPerSecond),
+                            java.util.Arrays.stream(each).min().orElseThrow(), java.util.Arrays.stream(each).max().orElseThrow()));
+                }
+            }
+            if (!ratios.isEmpty()) {
+                out.add(String.format(Locale.ROOT, "Side by side over %d round%s at %,d connections, against `%s`: %s.",
+                        count, count == 1 ? "" : "s", connections, reference, String.join(", ", ratios)));
+            }
+        }
         return out;
     }
 

@@ -14,17 +14,18 @@ import io.echoladder.client.LoadReport;
  * @param rate            offered messages per second (open loop), 0 for closed loop
  * @param load            the offered rate as a fraction of the rung's closed-loop maximum (latency
  *                        scenario), 0 elsewhere
+ * @param round           which round (rounds scenario, from 1), 0 elsewhere
  * @param report          what the client measured, or null if the point did not run
  * @param server          what the server spent, {@link Server#NONE} where there was no process of ours
  * @param servedPerWorker the server's {@code served per worker: ...} line, or null
  * @param note            what happened, if not a clean run
  */
 record Point(String scenario, String rung, int connections, int idle, String work, double rate, double load,
-             LoadReport report, Server server, String servedPerWorker, String note) {
+             int round, LoadReport report, Server server, String servedPerWorker, String note) {
 
     Point(Bench.Load load, String rung, LoadReport report, Server server, String servedPerWorker, String note) {
-        this(load.scenario(), rung, load.connections(), load.idle(), load.work(), load.rate(), load.load(), report,
-                server, servedPerWorker, note);
+        this(load.scenario(), rung, load.connections(), load.idle(), load.work(), load.rate(), load.load(),
+                load.round(), report, server, servedPerWorker, note);
     }
 
     /**

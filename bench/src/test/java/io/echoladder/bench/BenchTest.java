@@ -168,6 +168,38 @@ class BenchTest {
         assertThat(out.resolve("idle-cpu-per-message.png")).exists();
     }
 
+    /**
+     * Rounds: every target once per round, in turn, a fresh server each time; the report gives each round,
+     * the mean and the ratio to the first, and a server that left clients unanswered gets neither.
+     */
+    @Test
+    void roundsRunTheRungsSideBySideAndNeverAverageAwayTheUnanswered(@TempDir Path out) throws Exception {
+        Run run;
+        try (Mute mute = new Mute()) {
+            run = bench("--scenario", "rounds", "--rounds", "2", "--rungs", "epoll,poll", "--connections", "20",
+                    "--duration", "500ms", "--warmup", "200ms", "--also", "mute=127.0.0.1:" + mute.listener.getLocalPort(),
+                    "--out", out.toString());
+        }
+        assertThat(run.status()).as(run.err() + run.progress()).isZero();
+        // 3 targets × 2 rounds × 1 connection count, the rounds alternating: epoll, poll, mute, epoll, ...
+        assertThat(run.progress()).contains("bench: 6 points").contains("[6/6]");
+        assertThat(run.progress().lines().filter(l -> l.startsWith("[")).map(l -> l.split("\\s+")[2]
+                + (l.contains("round 1") ? " 1" : l.contains("round 2") ? " 2" : "")))
+                .containsExactly("epoll 1", "poll 1", "mute 1", "epoll 2", "poll 2", "mute 2");
+        String json = Files.readString(out.resolve("results.json"));
+        assertThat(json).contains("\"scenario\": \"rounds\", \"rung\": \"epoll\", \"connections\": 20, \"idle\": 0, "
+                + "\"work\": null, \"rate\": null, \"load\": null, \"round\": 2,").doesNotContain("\"scenario\": \"sweep\"");
+
+        String md = Files.readString(out.resolve("report.md"));
+        String rounds = section(md, "## Side by side: 2 rounds, closed loop, 20 connections");
+        assertThat(row(rounds, "epoll")).contains("| 1 | — |").doesNotContain("✗");
+        assertThat(row(rounds, "poll")).containsPattern("\\| [0-9.]+× \\| [0-9.]+–[0-9.]+× \\|");
+        assertThat(row(rounds, "mute")).contains("✗ 20 unanswered").contains("✗ unanswered in 2 of 2 rounds")
+                .doesNotContain("×");
+        assertThat(md).containsPattern("Side by side over 2 rounds at 20 connections, against `epoll`: `poll` [0-9.]+×")
+                .contains("`mute` left clients unanswered");
+    }
+
     @Test
     void selectRunsWhatFitsUnderFdSetSizeThenTheFirstCountPastIt() {
         Bench.Idle idle = new Bench.Idle(List.of(), List.of(0, 1000, 5000, 10_000), 50);
@@ -181,7 +213,7 @@ class BenchTest {
     void badArgumentsExitTwoWithOneLine() {
         for (String[] args : new String[][] {{"--rungs", "nope"}, {"--connections", "0"}, {"--also", "nonsense"},
                 {"--rates", "-5"}, {"--load-steps", "0"}, {"--scenario", "nope"}, {"--idle", "-1"}, {"--idle", "30000"},
-                {"--work", "nap:1ms"}}) {
+                {"--work", "nap:1ms"}, {"--rounds", "3"}, {"--scenario", "rounds", "--rounds", "0"}}) {
             Run run = bench(args);
             assertThat(run.status()).as(String.join(" ", args)).isEqualTo(2);
             assertThat(run.err().strip()).as(String.join(" ", args)).isNotEmpty().doesNotContain("\n");
