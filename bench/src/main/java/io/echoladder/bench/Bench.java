@@ -227,23 +227,19 @@ final class Bench {
         return points;
     }
 
-    /** One round of one target: a fresh server, warmed up, a closed-loop point per connection count. */
+    /** One round of one target: a fresh server, a closed-loop point per connection count. */
     private List<Point> round(Target target, int round) throws InterruptedException {
-        List<Load> loads = plan.rounds().connections().stream().map(c -> Load.round(c, round)).toList();
-        return withServer(target, List.of(), loads, server -> {
-            warmUp(server);
-            List<Point> points = new ArrayList<>();
-            for (Load load : loads) {
-                points.add(point(server, load));
-            }
-            return points;
-        });
+        return onFreshServer(target, plan.rounds().connections().stream().map(c -> Load.round(c, round)).toList());
     }
 
     /** The idle scenario for one rung: a point per count of silent connections, opened before it and closed after. */
     private List<Point> idle(Target target) throws InterruptedException {
-        List<Load> loads = plan.idle().counts(target).stream()
-                .map(n -> new Load("idle", plan.idle().active(), n, null, 0, 0, 0)).toList();
+        return onFreshServer(target, plan.idle().counts(target).stream()
+                .map(n -> new Load("idle", plan.idle().active(), n, null, 0, 0, 0)).toList());
+    }
+
+    /** Starts a server for {@code target}, warms it up, runs {@code loads} against it in order and stops it. */
+    private List<Point> onFreshServer(Target target, List<Load> loads) throws InterruptedException {
         return withServer(target, List.of(), loads, server -> {
             warmUp(server);
             List<Point> points = new ArrayList<>();
