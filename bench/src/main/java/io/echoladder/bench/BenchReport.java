@@ -412,21 +412,9 @@ final class BenchReport {
                 } else if (!clean(rounds, count)) {
                     md.append(" n/a | — | — |");
                 } else {
-                    double mean = mean(rounds, Point::messagesPerSecond);
-                    md.append(String.format(Locale.ROOT, " %,.0f |", mean));
-                    if (rung.equals(reference)) {
-                        md.append(" 1 | — |");
-                    } else if (clean(first, count)) {
-                        double[] ratios = new double[count];
-                        for (int r = 0; r < count; r++) {
-                            ratios[r] = rounds.get(r).messagesPerSecond() / first.get(r).messagesPerSecond();
-                        }
-                        md.append(String.format(Locale.ROOT, " %.2f× | %.2f–%.2f× |", mean / mean(first, Point::messagesPerSecond),
-                                java.util.Arrays.stream(ratios).min().orElseThrow(),
-                                java.util.Arrays.stream(ratios).max().orElseThrow()));
-                    } else {
-                        md.append(" — | — |");
-                    }
+                    md.append(String.format(Locale.ROOT, " %,.0f |", mean(rounds, Point::messagesPerSecond)));
+                    md.append(rung.equals(reference) ? " 1 | — |" : ratio(rounds, first, count).map(r -> String.format(Locale.ROOT,
+                            " %.2f× | %.2f–%.2f× |", r.mean(), r.lowest(), r.highest())).orElse(" — | — |"));
                 }
                 boolean perfMissing = rounds.stream().anyMatch(p -> p.server().countersNote() != null);
                 md.append(' ').append(decimal(meanKnown(rounds, Point::syscallsPerMessage), perfMissing)).append(" | ")
@@ -447,6 +435,26 @@ final class BenchReport {
     private List<Point> round(String rung, int connections) {
         return scenario("rounds").stream().filter(p -> p.rung().equals(rung) && p.connections() == connections)
                 .sorted(Comparator.comparingInt(Point::round)).toList();
+    }
+
+    /** A rung's mean rate over the reference's, and the lowest and highest ratio within one round. */
+    private record Ratio(double mean, double lowest, double highest) {
+    }
+
+    /** The ratio of {@code rounds} to {@code reference}'s, where both answered every client in every round. */
+    private static Optional<Ratio> ratio(List<Point> rounds, List<Point> reference, int count) {
+        if (!clean(rounds, count) || !clean(reference, count)) {
+            return Optional.empty();
+        }
+        double lowest = Double.MAX_VALUE;
+        double highest = 0;
+        for (int r = 0; r < count; r++) {
+            double each = rounds.get(r).messagesPerSecond() / reference.get(r).messagesPerSecond();
+            lowest = Math.min(lowest, each);
+            highest = Math.max(highest, each);
+        }
+        return Optional.of(new Ratio(mean(rounds, Point::messagesPerSecond) / mean(reference, Point::messagesPerSecond),
+                lowest, highest));
     }
 
     /** Every round ran, and every client was answered in each. */
@@ -567,14 +575,9 @@ final class BenchReport {
                 List<Point> rounds = round(rung, connections);
                 if (rounds.stream().anyMatch(Point::leftClientsUnanswered)) {
                     ratios.add("`" + rung + "` left clients unanswered");
-                } else if (clean(first, count) && clean(rounds, count)) {
-                    double[] each = new double[count];
-                    for (int r = 0; r < count; r++) {
-                        each[r] = rounds.get(r).messagesPerSecond() / first.get(r).messagesPerSecond();
-                    }
-                    ratios.add(String.format(Locale.ROOT, "`%s` %.2f× (%.2f–%.2f× by round)", rung,
-                            mean(rounds, Point::messagesPerSecond) / mean(first, Point::messagesPerSecond),
-                            java.util.Arrays.stream(each).min().orElseThrow(), java.util.Arrays.stream(each).max().orElseThrow()));
+                } else {
+                    ratio(rounds, first, count).ifPresent(r -> ratios.add(String.format(Locale.ROOT,
+                            "`%s` %.2f× (%.2f–%.2f× by round)", rung, r.mean(), r.lowest(), r.highest())));
                 }
             }
             if (!ratios.isEmpty()) {

@@ -80,13 +80,18 @@ public final class RungProcess implements AutoCloseable {
 
     /** {@code ./ladder serve ARGS...} as a command line: this JVM's java, the ladder's flags and class path. */
     public static List<String> serveCommand(List<String> serveArgs) {
+        return javaCommand(SERVE_MAIN, serveArgs);
+    }
+
+    /** {@code MAIN ARGS...} as a command line: this JVM's java, the ladder's flags and class path. */
+    public static List<String> javaCommand(String mainClass, List<String> args) {
         List<String> command = new ArrayList<>();
         command.add(javaExecutable());
         command.addAll(JVM_FLAGS);
         command.add("-cp");
         command.add(System.getProperty("java.class.path"));
-        command.add(SERVE_MAIN);
-        command.addAll(serveArgs);
+        command.add(mainClass);
+        command.addAll(args);
         return command;
     }
 
@@ -101,7 +106,17 @@ public final class RungProcess implements AutoCloseable {
      *         after {@code limit} (it is then killed)
      */
     public static Refusal runExpectingExit(List<String> serveArgs, Duration limit) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(serveCommand(serveArgs)).redirectErrorStream(true)
+        return runToExit(serveCommand(serveArgs), limit);
+    }
+
+    /**
+     * Runs {@code command} expecting it to exit on its own.
+     *
+     * @return its status and its stdout and stderr together, stripped; status -1 if it was still running
+     *         after {@code limit} (it and its descendants are then killed)
+     */
+    public static Refusal runToExit(List<String> command, Duration limit) throws IOException, InterruptedException {
+        Process p = new ProcessBuilder(command).redirectErrorStream(true)
                 .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile())).start();
         boolean exited = false;
         try {

@@ -19,14 +19,12 @@ public final class WakeableListener implements AutoCloseable {
 
     public final int listenFd;
     public final int wakeFd;
-    private final boolean nonBlocking;
     private final Arena arena = Arena.ofShared();
     private final MemorySegment one = arena.allocateFrom(ValueLayout.JAVA_LONG, 1);
     private boolean closed;
 
     /** A new listener on the configured address, non-blocking for a readiness loop or blocking for a ring. */
     public WakeableListener(ServerConfig config, boolean nonBlocking) throws IOException {
-        this.nonBlocking = nonBlocking;
         try {
             listenFd = Posix.listener(Listeners.address(config), ServerConfig.BACKLOG, nonBlocking, false);
         } catch (Native.NativeException e) {
@@ -36,7 +34,7 @@ public final class WakeableListener implements AutoCloseable {
             }
             throw e;
         }
-        wakeFd = eventfd(listenFd);
+        wakeFd = eventfd(listenFd, nonBlocking);
     }
 
     /**
@@ -44,12 +42,11 @@ public final class WakeableListener implements AutoCloseable {
      * clients on) instead of a new listener; non-blocking.
      */
     public WakeableListener(int sourceFd) throws IOException {
-        this.nonBlocking = true;
         listenFd = sourceFd;
-        wakeFd = eventfd(sourceFd);
+        wakeFd = eventfd(sourceFd, true);
     }
 
-    private int eventfd(int opened) throws IOException {
+    private int eventfd(int opened, boolean nonBlocking) throws IOException {
         try {
             return Posix.eventfd(0, (nonBlocking ? Posix.EFD_NONBLOCK : 0) | Posix.EFD_CLOEXEC);
         } catch (IOException e) {

@@ -4,11 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.echoladder.client.RungProcess;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -26,7 +24,7 @@ class IoUringRefusalTest {
             "ENOSYS, 'serve: io-uring: io_uring_setup: Function not implemented (this kernel was built without io_uring)'",
     })
     void theHandWrittenRungExitsWithOneLineNamingTheReason(String errno, String expected) throws Exception {
-        Run run = run(errno, "io-uring", "--port", "0");
+        RungProcess.Refusal run = run(errno, "io-uring", "--port", "0");
 
         assertThat(run.status()).as(run.output()).isEqualTo(1);
         assertThat(run.output()).doesNotContain("\n").startsWith(expected);
@@ -39,7 +37,7 @@ class IoUringRefusalTest {
     @ParameterizedTest
     @CsvSource({"EPERM", "ENOSYS"})
     void nettysRungExitsWithOneLineNamingTheReason(String errno) throws Exception {
-        Run run = run(errno, "netty-io_uring", "--port", "0");
+        RungProcess.Refusal run = run(errno, "netty-io_uring", "--port", "0");
 
         assertThat(run.status()).as(run.output()).isEqualTo(1);
         assertThat(run.output()).doesNotContain("\n").startsWith("serve: netty-io_uring: io_uring is not available: ");
@@ -51,35 +49,18 @@ class IoUringRefusalTest {
             "ENOSYS, 'disabled: this machine refuses io_uring: io_uring_setup: Function not implemented'",
     })
     void theRungsTestsAreSkippedWithTheReason(String errno, String expected) throws Exception {
-        Run run = run(errno, "--condition");
+        RungProcess.Refusal run = run(errno, "--condition");
 
         assertThat(run.status()).as(run.output()).isZero();
         assertThat(run.output()).startsWith(expected);
     }
 
-    private record Run(int status, String output) {
-    }
-
     /** {@code WithoutIoUring ERRNO ARGS...} in its own JVM, ended and reaped however the test goes. */
-    private static Run run(String errno, String... args) throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>();
-        command.add(RungProcess.javaExecutable());
-        command.addAll(RungProcess.JVM_FLAGS);
-        command.addAll(List.of("-cp", System.getProperty("java.class.path"), WithoutIoUring.class.getName(), errno));
-        command.addAll(List.of(args));
-        Process p = new ProcessBuilder(command).redirectErrorStream(true)
-                .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile())).start();
-        boolean exited = false;
-        try {
-            // A refusal is immediate; a server that started instead would never exit on its own.
-            exited = p.waitFor(60, TimeUnit.SECONDS);
-        } finally {
-            if (!exited) {
-                p.destroyForcibly();
-                p.waitFor(5, TimeUnit.SECONDS);
-            }
-        }
-        String output = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).strip();
-        return new Run(exited ? p.exitValue() : -1, output);
+    private static RungProcess.Refusal run(String errno, String... args) throws IOException, InterruptedException {
+        List<String> arguments = new ArrayList<>(List.of(errno));
+        arguments.addAll(List.of(args));
+        // A refusal is immediate; a server that started instead would never exit on its own.
+        return RungProcess.runToExit(RungProcess.javaCommand(WithoutIoUring.class.getName(), arguments),
+                Duration.ofSeconds(60));
     }
 }
