@@ -10,6 +10,7 @@ import static io.echoladder.common.linux.IoUring.IORING_OP_READ;
 import static io.echoladder.common.linux.IoUring.IORING_OP_SEND;
 import static io.echoladder.common.linux.IoUring.IORING_OP_TIMEOUT;
 import static io.echoladder.common.linux.IoUring.IOSQE_BUFFER_SELECT;
+import static io.echoladder.common.linux.IoUring.IOSQE_FIXED_FILE;
 
 import io.echoladder.common.EchoServer;
 import io.echoladder.common.LadderException;
@@ -51,6 +52,7 @@ public final class IoUringEchoServer implements EchoServer {
     private static final int ENTRIES = 4096;
     private static final int BUFFERS = 1024;
     private static final int BUFFER_SIZE = 16 * 1024;
+    private static final int MAX_FILES = 1 << 16; // registered file slots at most (8 bytes of kernel memory each)
 
     // The operation in the low byte of user_data, the fd above it.
     private static final int ACCEPT = 1;
@@ -63,6 +65,7 @@ public final class IoUringEchoServer implements EchoServer {
     private final ProvidedBuffers buffers;
     private final WakeableListener listener;
     private final int listenFd;
+    private final int files;   // fds below this are also registered files, in the slot of the same number
     private final int maxConnections;
     private final long idleNanos;
     private final Work work;
@@ -81,6 +84,7 @@ public final class IoUringEchoServer implements EchoServer {
     /** What the loop knows about one client. */
     private static final class Connection {
         final int fd;
+        final byte fixed;   // IOSQE_FIXED_FILE if the fd is in the ring's file table (slot fd), else 0
         final SendQueue out = new SendQueue();
         int inflight;       // requests the kernel holds for this fd: it is closed only at zero
         boolean receiving;
@@ -88,8 +92,9 @@ public final class IoUringEchoServer implements EchoServer {
         boolean closing;
         long lastActive;
 
-        Connection(int fd, long now) {
+        Connection(int fd, byte fixed, long now) {
             this.fd = fd;
+            this.fixed = fixed;
             this.lastActive = now;
         }
     }
@@ -107,6 +112,9 @@ public final class IoUringEchoServer implements EchoServer {
         }
         try {
             this.buffers = new ProvidedBuffers(ring, arena, BUFFERS, BUFFER_SIZE);
+            // Every fd we can open is below the open-files limit, so a table that big has a slot for each.
+            this.files = (int) Math.min(Posix.openFilesLimit(), MAX_FILES);
+            ring.registerFiles(files);
             // A blocking listener and blocking sockets: io_uring waits for readiness itself (an internal
             // poll) and never blocks the loop; an O_NONBLOCK file would have it return EAGAIN instead.
             // Its eventfd is how another thread wakes the ring: a read of it is always in flight.
@@ -184,7 +192,12 @@ public final class IoUringEchoServer implements EchoServer {
             if (fd >= connections.length) {
                 connections = Arrays.copyOf(connections, Math.max(fd + 1, 2 * connections.length));
             }
-            Connection c = new Connection(fd, now);
+            byte fixed = 0;
+            if (fd < files) {
+                ring.setFile(fd, fd); // one system call per client, saved on each of its receives and sends
+                fixed = IOSQE_FIXED_FILE;
+            }
+            Connection c = new Connection(fd, fixed, now);
             connections[fd] = c;
             live++;
             served++;
@@ -196,7 +209,7 @@ public final class IoUringEchoServer implements EchoServer {
 
     /** One receive; the kernel picks a provided buffer when bytes arrive. */
     private void receive(Connection c) throws IOException {
-        ring.prepareRecv(c.fd, ProvidedBuffers.GROUP, IOSQE_BUFFER_SELECT, data(c.fd, RECV));
+        ring.prepareRecv(c.fd, ProvidedBuffers.GROUP, (byte) (IOSQE_BUFFER_SELECT | c.fixed), data(c.fd, RECV));
         c.receiving = true;
         c.inflight++;
     }
@@ -237,7 +250,7 @@ public final class IoUringEchoServer implements EchoServer {
     /** Sends the head of the queue: at most one send per connection, so the bytes stay in order. */
     private void send(Connection c) throws IOException {
         long address = buffers.address(c.out.headBuffer()) + c.out.headOffset();
-        ring.prepare(IORING_OP_SEND, (byte) 0, (short) 0, c.fd, 0, address, c.out.headLength(), IoUring.sendFlags(),
+        ring.prepare(IORING_OP_SEND, c.fixed, (short) 0, c.fd, 0, address, c.out.headLength(), IoUring.sendFlags(),
                 data(c.fd, SEND));
         c.out.sending = true;
         c.inflight++;
@@ -320,6 +333,13 @@ public final class IoUringEchoServer implements EchoServer {
             giveBack(bid);
         }
         connections[c.fd] = null;
+        if (c.fixed != 0) {
+            try {
+                ring.setFile(c.fd, -1); // the table's reference: without this, close(2) would not close it
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+        }
         Posix.close(c.fd);
         live--;
     }

@@ -10,11 +10,14 @@ import static io.echoladder.common.linux.IoUring.IORING_OFF_CQ_RING;
 import static io.echoladder.common.linux.IoUring.IORING_OFF_SQES;
 import static io.echoladder.common.linux.IoUring.IORING_OFF_SQ_RING;
 import static io.echoladder.common.linux.IoUring.IORING_REGISTER_ENABLE_RINGS;
+import static io.echoladder.common.linux.IoUring.IORING_REGISTER_FILES;
+import static io.echoladder.common.linux.IoUring.IORING_REGISTER_FILES_UPDATE;
 import static io.echoladder.common.linux.IoUring.IORING_SETUP_CQSIZE;
 import static io.echoladder.common.linux.IoUring.IORING_SETUP_COOP_TASKRUN;
 import static io.echoladder.common.linux.IoUring.IORING_SETUP_R_DISABLED;
 import static io.echoladder.common.linux.IoUring.IORING_SETUP_SINGLE_ISSUER;
 import static io.echoladder.common.linux.IoUring.IORING_SETUP_SUBMIT_ALL;
+import static io.echoladder.common.linux.IoUring.IO_URING_FILES_UPDATE;
 import static io.echoladder.common.linux.IoUring.IO_URING_PARAMS;
 import static io.echoladder.common.linux.IoUring.SQE_ADDR;
 import static io.echoladder.common.linux.IoUring.SQE_BUF_GROUP;
@@ -90,6 +93,9 @@ final class Ring implements AutoCloseable {
     private final int sqEntries;
     private final int cqMask;
     private final boolean disabled;
+    // IORING_REGISTER_FILES_UPDATE's argument, reused; 20 bytes the garbage collector frees with the Ring.
+    private final MemorySegment update = Arena.ofAuto().allocate(IO_URING_FILES_UPDATE);
+    private final MemorySegment updateFd = Arena.ofAuto().allocate(JAVA_INT);
     private int tail;          // our SQ tail: entries up to here are filled
     private int published;     // what the kernel has been told (the SQ tail in shared memory)
     private int head;          // our CQ head
@@ -180,6 +186,38 @@ final class Ring implements AutoCloseable {
             if (rc < 0) {
                 throw Native.exception("io_uring_register(IORING_REGISTER_ENABLE_RINGS)", -rc);
             }
+        }
+    }
+
+    /**
+     * Registers a table of {@code slots} files, all empty ({@code IORING_REGISTER_FILES} with every fd -1).
+     * A request whose SQE has {@code IOSQE_FIXED_FILE} names a slot of this table instead of an fd: the
+     * kernel then skips looking the fd up and counting a reference to its file ({@code fget}/{@code fput},
+     * an atomic pair in a process with more than one thread) on every request.
+     */
+    void registerFiles(int slots) throws IOException {
+        try (Arena scratch = Arena.ofConfined()) {
+            MemorySegment none = scratch.allocate(JAVA_INT, slots);
+            none.fill((byte) -1);
+            int rc = IoUring.io_uring_register(fd, IORING_REGISTER_FILES, none, slots);
+            if (rc < 0) {
+                throw Native.exception("io_uring_register(IORING_REGISTER_FILES)", -rc);
+            }
+        }
+        update.set(JAVA_LONG, IoUring.offset(IO_URING_FILES_UPDATE, "fds"), updateFd.address());
+    }
+
+    /**
+     * Puts the file of {@code file} in slot {@code slot} of the table, or empties the slot if {@code file}
+     * is -1 ({@code IORING_REGISTER_FILES_UPDATE}). A slot holds its own reference to the file: a socket
+     * closed by fd but still in a slot stays open until the slot is emptied.
+     */
+    void setFile(int slot, int file) throws IOException {
+        update.set(JAVA_INT, IoUring.offset(IO_URING_FILES_UPDATE, "offset"), slot);
+        updateFd.set(JAVA_INT, 0, file);
+        int rc = IoUring.io_uring_register(fd, IORING_REGISTER_FILES_UPDATE, update, 1);
+        if (rc < 0) {
+            throw Native.exception("io_uring_register(IORING_REGISTER_FILES_UPDATE)", -rc);
         }
     }
 

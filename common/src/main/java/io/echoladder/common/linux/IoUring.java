@@ -58,6 +58,9 @@ import java.util.Optional;
  * struct io_uring_buf_reg {           // 40 bytes: IORING_REGISTER_PBUF_RING's argument
  *     __u64 ring_addr; __u32 ring_entries; __u16 bgid; __u16 flags; __u64 resv[3];
  * };
+ * struct io_uring_files_update {      // 16 bytes: IORING_REGISTER_FILES_UPDATE's argument
+ *     __u32 offset; __u32 resv; __aligned_u64 fds;   // fds: a __s32 array, one per slot from offset
+ * };
  * }</pre>
  *
  * The layouts below are these structs; their sizes are checked when the class loads. The structs are the
@@ -102,6 +105,8 @@ public final class IoUring {
     public static final int IORING_ENTER_GETEVENTS = 1 << 0;
 
     // io_uring_register(2) opcodes
+    public static final int IORING_REGISTER_FILES = 2;
+    public static final int IORING_REGISTER_FILES_UPDATE = 6;
     public static final int IORING_REGISTER_ENABLE_RINGS = 12;
     public static final int IORING_REGISTER_PBUF_RING = 22;
     public static final int IORING_UNREGISTER_PBUF_RING = 23;
@@ -177,6 +182,10 @@ public final class IoUring {
             JAVA_LONG.withName("ring_addr"), JAVA_INT.withName("ring_entries"), JAVA_SHORT.withName("bgid"),
             JAVA_SHORT.withName("flags"), MemoryLayout.sequenceLayout(3, JAVA_LONG).withName("resv"));
 
+    /** {@code struct io_uring_files_update}. */
+    public static final StructLayout IO_URING_FILES_UPDATE = MemoryLayout.structLayout(
+            JAVA_INT.withName("offset"), JAVA_INT.withName("resv"), JAVA_LONG.withName("fds"));
+
     /** {@code struct __kernel_timespec { __s64 tv_sec; long long tv_nsec; }}: IORING_OP_TIMEOUT's argument. */
     public static final StructLayout KERNEL_TIMESPEC = MemoryLayout.structLayout(
             JAVA_LONG.withName("tv_sec"), JAVA_LONG.withName("tv_nsec"));
@@ -187,7 +196,7 @@ public final class IoUring {
     static {
         String wrong = check(IO_URING_SQE, 64) + check(IO_URING_CQE, 16) + check(IO_URING_PARAMS, 120)
                 + check(IO_SQRING_OFFSETS, 40) + check(IO_CQRING_OFFSETS, 40) + check(IO_URING_BUF, 16)
-                + check(IO_URING_BUF_REG, 40) + check(KERNEL_TIMESPEC, 16);
+                + check(IO_URING_BUF_REG, 40) + check(IO_URING_FILES_UPDATE, 16) + check(KERNEL_TIMESPEC, 16);
         if (!wrong.isEmpty() || offset(IO_URING_SQE, "user_data") != 32 || offset(IO_URING_SQE, "buf_group") != 40
                 || offset(IO_URING_PARAMS, "sq_off") != 40 || offset(IO_URING_PARAMS, "cq_off") != 80) {
             throw new ExceptionInInitializerError("io_uring layouts do not match <linux/io_uring.h>:" + wrong);

@@ -31,7 +31,7 @@ public final class Posix {
     private Posix() {
     }
 
-    // <sys/socket.h>, <netinet/in.h>, <netinet/tcp.h>, <sys/eventfd.h> on Linux.
+    // <sys/socket.h>, <netinet/in.h>, <netinet/tcp.h>, <sys/eventfd.h>, <sys/resource.h> on Linux.
     public static final int AF_INET = 2;
     public static final int AF_INET6 = 10;
     public static final int SOCK_STREAM = 1;
@@ -50,6 +50,7 @@ public final class Posix {
     public static final int MSG_DONTWAIT = 0x40;
     public static final int EFD_NONBLOCK = 0x800;
     public static final int EFD_CLOEXEC = 0x80000;
+    public static final int RLIMIT_NOFILE = 7;
 
     /**
      * {@code struct sockaddr_in { sa_family_t sin_family; in_port_t sin_port; struct in_addr sin_addr;
@@ -259,6 +260,21 @@ public final class Posix {
             return rc >= 0 ? rc : -Native.errno(errno);
         } catch (Throwable t) {
             throw Native.rethrow(t);
+        }
+    }
+
+    /**
+     * The soft limit on open files ({@code RLIMIT_NOFILE}, through {@code prlimit64(0, RLIMIT_NOFILE, NULL,
+     * &old)}): every fd this process opens is below it. The JVM raises it to the hard limit at start.
+     */
+    public static long openFilesLimit() throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment limit = arena.allocate(JAVA_LONG, 2); // struct rlimit64 { __u64 rlim_cur, rlim_max; }
+            long rc = Syscall.call(Syscall.SYS_prlimit64, 0, RLIMIT_NOFILE, 0, limit.address());
+            if (rc < 0) {
+                throw Native.exception("prlimit64(RLIMIT_NOFILE)", (int) -rc);
+            }
+            return limit.get(JAVA_LONG, 0);
         }
     }
 
