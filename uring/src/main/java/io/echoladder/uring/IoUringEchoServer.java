@@ -1,14 +1,18 @@
 package io.echoladder.uring;
 
+import static io.echoladder.common.linux.IoUring.EALREADY;
+import static io.echoladder.common.linux.IoUring.ECANCELED;
 import static io.echoladder.common.linux.IoUring.ENOBUFS;
 import static io.echoladder.common.linux.IoUring.IORING_ACCEPT_MULTISHOT;
 import static io.echoladder.common.linux.IoUring.IORING_CQE_BUFFER_SHIFT;
 import static io.echoladder.common.linux.IoUring.IORING_CQE_F_BUFFER;
 import static io.echoladder.common.linux.IoUring.IORING_CQE_F_MORE;
 import static io.echoladder.common.linux.IoUring.IORING_OP_ACCEPT;
+import static io.echoladder.common.linux.IoUring.IORING_OP_ASYNC_CANCEL;
 import static io.echoladder.common.linux.IoUring.IORING_OP_READ;
 import static io.echoladder.common.linux.IoUring.IORING_OP_SEND;
 import static io.echoladder.common.linux.IoUring.IORING_OP_TIMEOUT;
+import static io.echoladder.common.linux.IoUring.IORING_RECV_MULTISHOT;
 import static io.echoladder.common.linux.IoUring.IOSQE_BUFFER_SELECT;
 import static io.echoladder.common.linux.IoUring.IOSQE_FIXED_FILE;
 
@@ -41,9 +45,10 @@ import java.util.Map;
  * write at any time), a protocol of heads and tails that needs explicit memory ordering ({@link Ring}),
  * and requests in flight that outlive the decision to close a connection.
  *
- * <p>Requests per connection: one receive or none (none while its output is over the cap: back-pressure,
- * or after EOF), and at most one send ({@link SendQueue}). A receive takes a buffer from
- * {@link ProvidedBuffers}, and the echo sends from that same buffer. A connection's fd is closed only when
+ * <p>Requests per connection: one multishot receive, armed once and completing for every arrival, or
+ * none (cancelled while its output is over the cap: back-pressure; ended by EOF), and at most one send
+ * ({@link SendQueue}). Each arrival takes a buffer from {@link ProvidedBuffers}, and the echo sends from
+ * that same buffer. Its file is registered with the ring, so no request looks the fd up. A connection's fd is closed only when
  * none of its requests is in flight, so a completion can never name a reused fd: {@code user_data} is
  * the fd and the operation.
  */
@@ -60,6 +65,7 @@ public final class IoUringEchoServer implements EchoServer {
     private static final int SEND = 3;
     private static final int WAKE = 4;
     private static final int TICK = 5;
+    private static final int CANCEL = 6;
 
     private final Ring ring;
     private final ProvidedBuffers buffers;
@@ -87,7 +93,8 @@ public final class IoUringEchoServer implements EchoServer {
         final byte fixed;   // IOSQE_FIXED_FILE if the fd is in the ring's file table (slot fd), else 0
         final SendQueue out = new SendQueue();
         int inflight;       // requests the kernel holds for this fd: it is closed only at zero
-        boolean receiving;
+        boolean receiving;  // its multishot receive is armed
+        boolean cancelling; // ... and asked to stop (back-pressure)
         boolean eof;
         boolean closing;
         long lastActive;
@@ -160,6 +167,7 @@ public final class IoUringEchoServer implements EchoServer {
             case ACCEPT -> accepted(res, flags);
             case RECV -> received(connections[fd], res, flags);
             case SEND -> sent(connections[fd], res);
+            case CANCEL -> cancelled(connections[fd], res);
             case TICK -> closeIdle();
             case WAKE -> running = false;
             default -> throw new IllegalStateException("user_data " + Long.toHexString(userData));
@@ -207,16 +215,43 @@ public final class IoUringEchoServer implements EchoServer {
         }
     }
 
-    /** One receive; the kernel picks a provided buffer when bytes arrive. */
+    /**
+     * A multishot receive: one request that completes each time bytes arrive (with IORING_CQE_F_MORE
+     * while it stays armed), the kernel picking a provided buffer for each. It ends on EOF, an error, no
+     * free buffer (ENOBUFS) or a cancel, with a completion without IORING_CQE_F_MORE. A single-shot
+     * receive would be submitted again for every message, and since it usually finds no data yet, the
+     * kernel would arm and disarm a poll on the socket each time.
+     */
     private void receive(Connection c) throws IOException {
-        ring.prepareRecv(c.fd, ProvidedBuffers.GROUP, (byte) (IOSQE_BUFFER_SELECT | c.fixed), data(c.fd, RECV));
+        ring.prepareRecv(c.fd, ProvidedBuffers.GROUP, (byte) (IOSQE_BUFFER_SELECT | c.fixed), IORING_RECV_MULTISHOT,
+                data(c.fd, RECV));
         c.receiving = true;
         c.inflight++;
     }
 
+    /** Back-pressure: asks the kernel to end the connection's armed receive (IORING_OP_ASYNC_CANCEL). */
+    private void pause(Connection c) throws IOException {
+        if (c.receiving && !c.cancelling) {
+            // Finds the request by its user_data. Never another client's: this connection's fd cannot be
+            // reused before its receive has ended, and the cancel is ahead of any later request in the SQ.
+            ring.prepare(IORING_OP_ASYNC_CANCEL, (byte) 0, (short) 0, -1, 0, data(c.fd, RECV), 0, 0,
+                    data(c.fd, CANCEL));
+            c.cancelling = true;
+        }
+    }
+
+    private void cancelled(Connection c, int res) {
+        if (c != null && res == -EALREADY) {
+            c.cancelling = false; // the receive was running and goes on: the next completion asks again
+        }
+    }
+
     private void received(Connection c, int n, int flags) {
-        c.inflight--;
-        c.receiving = false;
+        if ((flags & IORING_CQE_F_MORE) == 0) { // the receive's last completion
+            c.inflight--;
+            c.receiving = false;
+            c.cancelling = false;
+        }
         if ((flags & IORING_CQE_F_BUFFER) != 0) {
             c.out.add(flags >>> IORING_CQE_BUFFER_SHIFT, n); // ours until sent, then given back
         }
@@ -229,8 +264,10 @@ public final class IoUringEchoServer implements EchoServer {
                 if (!c.out.sending) {
                     send(c);
                 }
-                if (!c.out.overCap()) {
-                    receive(c); // read on while the client's bytes are being echoed
+                if (c.out.overCap()) {
+                    pause(c);
+                } else if (!c.receiving) {
+                    receive(c); // the multishot receive ended with these bytes: arm it again
                 }
             } else if (n == 0) {
                 c.eof = true; // the client shut down its side: echo what is queued, then close
@@ -239,6 +276,8 @@ public final class IoUringEchoServer implements EchoServer {
                 }
             } else if (n == -ENOBUFS) {
                 starved.add(c); // every buffer is queued for sending: receive again when one returns
+            } else if (n == -ECANCELED) {
+                receiveIfRoom(c); // paused for back-pressure; if the queue drained meanwhile, read again
             } else {
                 fail(c); // a reset ends this client only
             }
@@ -276,11 +315,15 @@ public final class IoUringEchoServer implements EchoServer {
             } else if (c.eof) {
                 close(c);
             }
-            if (!c.closing && !c.eof && !c.receiving && !c.out.overCap() && !starved.contains(c)) {
-                receive(c); // back under the cap: read again
-            }
+            receiveIfRoom(c); // back under the cap: read again
         } catch (IOException e) {
             throw new IllegalStateException(e);
+        }
+    }
+
+    private void receiveIfRoom(Connection c) throws IOException {
+        if (!c.closing && !c.eof && !c.receiving && !c.out.overCap() && !starved.contains(c)) {
+            receive(c);
         }
     }
 

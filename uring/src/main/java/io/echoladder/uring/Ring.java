@@ -252,9 +252,12 @@ final class Ring implements AutoCloseable {
         sqes.set(JAVA_LONG, sqe + SQE_USER_DATA, userData);
     }
 
-    /** As {@link #prepare}, for a receive that takes its buffer from group {@code bufferGroup}. */
-    void prepareRecv(int fd, short bufferGroup, byte flags, long userData) throws IOException {
-        prepare(IoUring.IORING_OP_RECV, flags, (short) 0, fd, 0, 0, 0, 0, userData);
+    /**
+     * As {@link #prepare}, for a receive that takes its buffer from group {@code bufferGroup};
+     * {@code ioprio} may hold IORING_RECV_MULTISHOT.
+     */
+    void prepareRecv(int fd, short bufferGroup, byte flags, short ioprio, long userData) throws IOException {
+        prepare(IoUring.IORING_OP_RECV, flags, ioprio, fd, 0, 0, 0, 0, userData);
         sqes.set(JAVA_SHORT, (long) ((tail - 1) & sqMask) * SQE_SIZE + SQE_BUF_GROUP, bufferGroup);
     }
 

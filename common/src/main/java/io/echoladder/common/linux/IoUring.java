@@ -131,6 +131,7 @@ public final class IoUring {
     public static final int ENOBUFS = 105;
     public static final int ETIME = 62;
     public static final int ECANCELED = 125;
+    public static final int EALREADY = 114;
     public static final int ENOSYS = 38;
 
     // <sys/mman.h>
