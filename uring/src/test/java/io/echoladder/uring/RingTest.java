@@ -3,6 +3,11 @@ package io.echoladder.uring;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.echoladder.common.linux.IoUring;
+import io.echoladder.common.linux.Native;
+import io.echoladder.common.linux.Posix;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -47,6 +52,36 @@ class RingTest {
             for (int i = 0; i < 25; i++) {
                 assertThat(seen.get(i)).isEqualTo(1000L + i);
             }
+        }
+    }
+
+    @Test
+    @ExtendWith(IoUringAvailable.class)
+    void aRegisteredFileIsReadThroughItsSlotAndAnEmptiedSlotNamesNoFile() throws Exception {
+        int counter = Posix.eventfd(5, Posix.EFD_CLOEXEC); // reads as the 8-byte value 5
+        try (Ring ring = new Ring(8); Arena arena = Arena.ofConfined()) {
+            ring.enable();
+            ring.registerFiles(4);
+            ring.setFile(2, counter);
+            MemorySegment value = arena.allocate(ValueLayout.JAVA_LONG);
+            int[] res = new int[1];
+            ring.prepare(IoUring.IORING_OP_READ, IoUring.IOSQE_FIXED_FILE, (short) 0, 2, 0, value.address(), 8, 0, 1);
+            ring.submit(1);
+            ring.drain((userData, r, flags) -> res[0] = r);
+            assertThat(res[0]).as("bytes read through slot 2").isEqualTo(8);
+            assertThat(value.get(ValueLayout.JAVA_LONG, 0)).isEqualTo(5L);
+
+            ring.setFile(2, -1);
+            // Refilled, so that a read through a slot still holding it would complete (with 8) at once
+            // instead of waiting for a value: the test fails rather than hangs.
+            value.set(ValueLayout.JAVA_LONG, 0, 7L);
+            assertThat(Posix.write(counter, value, 8)).isEqualTo(8);
+            ring.prepare(IoUring.IORING_OP_READ, IoUring.IOSQE_FIXED_FILE, (short) 0, 2, 0, value.address(), 8, 0, 2);
+            ring.submit(1);
+            ring.drain((userData, r, flags) -> res[0] = r);
+            assertThat(res[0]).as("a read through the emptied slot").isEqualTo(-Native.EBADF);
+        } finally {
+            Posix.close(counter);
         }
     }
 }
