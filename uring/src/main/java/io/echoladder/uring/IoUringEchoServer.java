@@ -48,9 +48,9 @@ import java.util.Map;
  * <p>Requests per connection: one multishot receive, armed once and completing for every arrival, or
  * none (cancelled while its output is over the cap: back-pressure; ended by EOF), and at most one send
  * ({@link SendQueue}). Each arrival takes a buffer from {@link ProvidedBuffers}, and the echo sends from
- * that same buffer. Its file is registered with the ring, so no request looks the fd up. A connection's fd is closed only when
- * none of its requests is in flight, so a completion can never name a reused fd: {@code user_data} is
- * the fd and the operation.
+ * that same buffer. Its socket is registered with the ring, so no request looks the fd up. A
+ * connection's fd is closed only when none of its requests is in flight, so a completion can never name
+ * a reused fd: {@code user_data} is the fd and the operation.
  */
 public final class IoUringEchoServer implements EchoServer {
 

@@ -61,7 +61,8 @@ class PausedReceiveTest {
                     other.setSoTimeout(10_000);
                     byte[] hello = "echo while another client is paused\r\n".getBytes(StandardCharsets.US_ASCII);
                     other.getOutputStream().write(hello);
-                    assertThat(other.getInputStream().readNBytes(hello.length)).as("another client's echo").isEqualTo(hello);
+                    assertThat(other.getInputStream().readNBytes(hello.length)).as("another client's echo")
+                            .isEqualTo(hello);
                 }
 
                 Random expected = new Random(SEED);
@@ -83,7 +84,8 @@ class PausedReceiveTest {
     }
 
     /** Waits until {@code written} has not moved for {@code quiet}; returns its value then. */
-    private static long waitUntilStalled(AtomicLong written, Duration quiet, Duration limit) throws InterruptedException {
+    private static long waitUntilStalled(AtomicLong written, Duration quiet, Duration limit)
+            throws InterruptedException {
         long deadline = System.nanoTime() + limit.toNanos();
         long last = -1;
         long since = System.nanoTime();
