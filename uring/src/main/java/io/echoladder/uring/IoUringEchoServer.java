@@ -266,8 +266,8 @@ public final class IoUringEchoServer implements EchoServer {
                 }
                 if (c.out.overCap()) {
                     pause(c);
-                } else if (!c.receiving) {
-                    receive(c); // the multishot receive ended with these bytes: arm it again
+                } else {
+                    receiveIfRoom(c); // if the multishot receive ended with these bytes, arm it again
                 }
             } else if (n == 0) {
                 c.eof = true; // the client shut down its side: echo what is queued, then close

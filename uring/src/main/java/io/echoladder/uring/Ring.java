@@ -204,7 +204,6 @@ final class Ring implements AutoCloseable {
                 throw Native.exception("io_uring_register(IORING_REGISTER_FILES)", -rc);
             }
         }
-        update.set(JAVA_LONG, IoUring.offset(IO_URING_FILES_UPDATE, "fds"), updateFd.address());
     }
 
     /**
@@ -214,6 +213,7 @@ final class Ring implements AutoCloseable {
      */
     void setFile(int slot, int file) throws IOException {
         update.set(JAVA_INT, IoUring.offset(IO_URING_FILES_UPDATE, "offset"), slot);
+        update.set(JAVA_LONG, IoUring.offset(IO_URING_FILES_UPDATE, "fds"), updateFd.address());
         updateFd.set(JAVA_INT, 0, file);
         int rc = IoUring.io_uring_register(fd, IORING_REGISTER_FILES_UPDATE, update, 1);
         if (rc < 0) {
