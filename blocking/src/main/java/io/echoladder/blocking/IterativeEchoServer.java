@@ -5,13 +5,12 @@ import io.echoladder.common.SocketEchoServer;
 import io.echoladder.common.RungProvider;
 import io.echoladder.common.ServerConfig;
 import io.echoladder.common.Setting;
+import io.echoladder.common.Stats;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.util.EnumSet;
-import java.util.Map;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The iterative server: one thread accepts a client, echoes it until it leaves, then accepts the next.
@@ -24,10 +23,8 @@ public final class IterativeEchoServer extends SocketEchoServer {
     /** Big enough that a bulk transfer costs few syscalls, small enough to stay in cache. */
     private static final int BUFFER_SIZE = 64 * 1024;
 
-    private final AtomicLong served = new AtomicLong();
-
     private IterativeEchoServer(ServerConfig config) throws IOException {
-        super(config);
+        super(config, new Stats("main", 1));
     }
 
     @Override
@@ -39,7 +36,7 @@ public final class IterativeEchoServer extends SocketEchoServer {
             if (client == null) {
                 return;
             }
-            served.incrementAndGet();
+            stats.served().served(0);
             handle(client, connections, buffer);
         }
     }
@@ -82,11 +79,6 @@ public final class IterativeEchoServer extends SocketEchoServer {
         }
         // Client sent FIN and everything it sent has been echoed: closing (try-with-resources) completes
         // the half-close.
-    }
-
-    @Override
-    public Map<String, Long> servedPerWorker() {
-        return Map.of("main", served.get());
     }
 
     /** The ladder entry for this rung. */

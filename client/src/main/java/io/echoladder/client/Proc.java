@@ -36,6 +36,34 @@ public final class Proc {
         }
     }
 
+    /**
+     * The highest open descriptor number of a process, or -1 once it is gone. The open-files limit bounds
+     * descriptor <em>numbers</em>, not their count: a process whose numbers have gaps can open more below
+     * its highest one, however many it has open.
+     */
+    public static long highestFd(long pid) {
+        try (Stream<Path> fds = Files.list(Path.of("/proc", Long.toString(pid), "fd"))) {
+            return fds.mapToLong(p -> Long.parseLong(p.getFileName().toString())).max().orElse(-1);
+        } catch (IOException | NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    /** The lowest descriptor number a process has free: where its next open or accept would land. */
+    public static long lowestFreeFd(long pid) {
+        try (Stream<Path> fds = Files.list(Path.of("/proc", Long.toString(pid), "fd"))) {
+            java.util.Set<Long> open = fds.map(p -> Long.parseLong(p.getFileName().toString()))
+                    .collect(java.util.stream.Collectors.toSet());
+            long fd = 0;
+            while (open.contains(fd)) {
+                fd++;
+            }
+            return fd;
+        } catch (IOException | NumberFormatException e) {
+            return -1;
+        }
+    }
+
     /** Clock ticks per second of /proc/PID/stat times: USER_HZ, 100 on every Linux the ladder runs on. */
     public static final long TICKS_PER_SECOND = 100;
 

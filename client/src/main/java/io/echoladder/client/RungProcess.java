@@ -68,11 +68,42 @@ public final class RungProcess implements AutoCloseable {
 
     /** Starts {@code ./ladder serve RUNG --port 0 ARGS...} with this JVM's class path. */
     public static RungProcess start(String rung, List<String> args) throws IOException {
+        return start(rung, args, 0);
+    }
+
+    /**
+     * As {@link #start(String, List)}, with the open-files limit of the server and every process it starts
+     * at most {@code openFiles} (soft and hard), as {@code ulimit -n} sets it in a shell before it execs the
+     * JVM: a JVM raises its soft limit to the hard one at start, so the hard one is what holds. 0: no limit
+     * of our own.
+     */
+    public static RungProcess start(String rung, List<String> args, int openFiles) throws IOException {
+        List<String> command = serveCommand(serveArguments(rung, args));
+        if (openFiles > 0) {
+            // exec: the JVM replaces the shell, so its pid is the one we hold.
+            List<String> limited = new ArrayList<>(List.of("/bin/sh", "-c",
+                    "ulimit -n " + openFiles + " && exec \"$0\" \"$@\""));
+            limited.addAll(command);
+            command = limited;
+        }
+        return startCommand(rung, command);
+    }
+
+    /** {@code RUNG --host 127.0.0.1 --port 0 ARGS...}: what the suite's servers are started with. */
+    public static List<String> serveArguments(String rung, List<String> args) {
         List<String> serve = new ArrayList<>(List.of(rung, "--host", "127.0.0.1", "--port", "0"));
         serve.addAll(args);
+        return serve;
+    }
+
+    /**
+     * Starts {@code command}, a JVM that runs {@code serve} one way or another (a test's wrapper around it,
+     * say), and waits for its {@code listening on} line.
+     */
+    public static RungProcess startCommand(String rung, List<String> command) throws IOException {
         Path out = Files.createTempFile("rung-" + rung + "-", ".out");
         Path err = Files.createTempFile("rung-" + rung + "-", ".err");
-        Process process = new ProcessBuilder(serveCommand(serve)).redirectOutput(out.toFile())
+        Process process = new ProcessBuilder(command).redirectOutput(out.toFile())
                 .redirectError(err.toFile())
                 .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile())).start();
         return new RungProcess(rung, process, out, err);

@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The open connections of a server whose handlers block: lets shutdown close every one of them, and runs
@@ -31,15 +32,23 @@ public final class Connections implements AutoCloseable {
     private final long workNanos;
     private final Thread watchdog;
     private final AtomicLong idleClosed = new AtomicLong();
-    private final AtomicLong workTimeouts = new AtomicLong();
-    private final AtomicLong failed = new AtomicLong();
+    private final LongAdder workTimeouts;
+    private final LongAdder failed;
     private volatile boolean closed;
 
-    /** Connections for {@code config}'s {@code --idle-timeout}, {@code --work} and {@code --work-timeout}. */
-    public Connections(ServerConfig config) {
+    /**
+     * Connections for {@code config}'s {@code --idle-timeout}, {@code --work} and {@code --work-timeout}, counting
+     * failures and work timeouts in {@code stats}.
+     */
+    public Connections(ServerConfig config, Stats stats) {
         this.idleNanos = config.idleTimeout().toNanos();
         this.work = config.work();
         this.workNanos = config.workTimeout().toNanos();
+        this.failed = stats.counter(Stats.FAILED);
+        this.workTimeouts = stats.workTimeouts();
+        if (workNanos > 0) {
+            stats.showWorkTimeouts();
+        }
         if (idleNanos > 0 || workNanos > 0) {
             watchdog = Thread.ofPlatform().daemon().name("watchdog").start(this::watch);
         } else {
@@ -72,17 +81,17 @@ public final class Connections implements AutoCloseable {
 
     /** Connections the watchdog closed because their handler worked longer than {@code --work-timeout}. */
     public long workTimeouts() {
-        return workTimeouts.get();
+        return workTimeouts.sum();
     }
 
     /** Connections that ended with an I/O error (a reset, mostly). */
     public long failed() {
-        return failed.get();
+        return failed.sum();
     }
 
     /** Counts a connection that ended with an error; the error ends that connection only. */
     public void failed(IOException ignored) {
-        failed.incrementAndGet();
+        failed.increment();
     }
 
     /** Closes every open connection, now and any tracked from here on. */
@@ -111,7 +120,7 @@ public final class Connections implements AutoCloseable {
             long now = System.nanoTime();
             for (Tracked tracked : open) {
                 if (workNanos > 0 && tracked.stopIfWorkingSince(now - workNanos)) {
-                    workTimeouts.incrementAndGet();
+                    workTimeouts.increment();
                 } else if (idleNanos > 0 && now - tracked.lastActive > idleNanos && !tracked.working()) {
                     idleClosed.incrementAndGet();
                     tracked.close();

@@ -5,9 +5,7 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -105,6 +103,10 @@ public final class ServeCommand implements Callable<Integer> {
         // Before the "listening on" line: whoever reads it may signal us at once.
         Signal.handle(new Signal("TERM"), s -> stop.run());
         Signal.handle(new Signal("INT"), s -> stop.run());
+        // Built once before anyone connects: at a descriptor limit, the exit line must not need a class
+        // it has not loaded yet (loading one can need a descriptor).
+        server.stats().lines();
+        server.stats().json();
         PrintStream out = System.out;
         InetSocketAddress bound = server.localAddress();
         out.println("listening on " + Listeners.hostPort(host, bound.getPort()));
@@ -114,34 +116,16 @@ public final class ServeCommand implements Callable<Integer> {
         }
 
         server.serve();
-        printStats(server, config);
+        printStats(server);
         return 0;
     }
 
-    private static void printStats(EchoServer server, ServerConfig config) {
-        System.out.println(statsLine(server.servedPerWorker()));
-        if (!server.eventsPerWorker().isEmpty()) {
-            System.out.println(statsLine(server.eventsPerWorker()).replace("served per worker", "events per worker"));
-        }
-        if (!server.counters().isEmpty()) {
-            System.out.println("counted: " + server.counters().entrySet().stream()
-                    .map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining(" ")));
-        }
-        if (!config.workTimeout().isZero()) {
-            System.out.println(WORK_TIMEOUTS + server.workTimeouts());
-        }
+    /** The counts, for people and then as one JSON line for programs. */
+    private static void printStats(EchoServer server) {
+        Stats stats = server.stats();
+        System.out.println(stats.lines());
+        System.out.println(stats.json());
         System.out.flush();
-    }
-
-    /** The start of the line, printed with the others when {@code --work-timeout} is set, that counts its closes. */
-    public static final String WORK_TIMEOUTS = "closed for working past --work-timeout: ";
-
-    /** {@code served per worker: main=3 (total 3)}: the accept distribution, one line. */
-    public static String statsLine(Map<String, Long> perWorker) {
-        long total = perWorker.values().stream().mapToLong(Long::longValue).sum();
-        return "served per worker: " + perWorker.entrySet().stream()
-                .map(e -> e.getKey() + "=" + e.getValue())
-                .collect(Collectors.joining(" ")) + " (total " + total + ")";
     }
 
     private static void printStatsEvery(EchoServer server, ServerConfig config, Thread main) {
@@ -152,7 +136,7 @@ public final class ServeCommand implements Callable<Integer> {
             } catch (InterruptedException e) {
                 return;
             }
-            printStats(server, config);
+            printStats(server);
         }
     }
 

@@ -7,11 +7,15 @@ import java.util.concurrent.atomic.AtomicLongArray;
 /** Connections served per worker, each counted by the worker itself: the accept distribution. */
 public final class WorkerCounts {
 
-    private final String prefix;
+    private final String[] names;
     private final AtomicLongArray counts;
 
+    /** {@code workers} workers named {@code prefix0}, {@code prefix1}, ...; one worker is named {@code prefix} alone. */
     public WorkerCounts(String prefix, int workers) {
-        this.prefix = prefix;
+        this.names = new String[workers];
+        for (int i = 0; i < workers; i++) {
+            names[i] = workers == 1 && !prefix.endsWith("-") ? prefix : prefix + i;
+        }
         this.counts = new AtomicLongArray(workers);
     }
 
@@ -22,7 +26,7 @@ public final class WorkerCounts {
     public Map<String, Long> toMap() {
         Map<String, Long> map = new LinkedHashMap<>();
         for (int i = 0; i < counts.length(); i++) {
-            map.put(prefix + i, counts.get(i));
+            map.put(names[i], counts.get(i));
         }
         return map;
     }

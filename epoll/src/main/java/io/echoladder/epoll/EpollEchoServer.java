@@ -14,6 +14,7 @@ import io.echoladder.common.EchoServer;
 import io.echoladder.common.RungProvider;
 import io.echoladder.common.ServerConfig;
 import io.echoladder.common.Setting;
+import io.echoladder.common.Stats;
 import io.echoladder.common.WakeableListener;
 import io.echoladder.common.Work;
 import io.echoladder.common.linux.EPoll;
@@ -44,19 +45,22 @@ public final class EpollEchoServer extends NonBlockingEchoServer {
 
     private final boolean edgeTriggered;
     private final boolean fed;
+    /** The fed loop's word to its parent for each client it could not receive (null otherwise). */
+    private final Runnable turnedAway;
     private final int epfd;
     private final MemorySegment events = EPoll.allocateEvents(arena, MAX_EVENTS);
     private final MemorySegment ctl = EPoll.allocateEvents(arena, 1);
 
     private EpollEchoServer(ServerConfig config, boolean edgeTriggered) throws IOException {
-        this(config, edgeTriggered, new WakeableListener(config, true), false);
+        this(config, edgeTriggered, new WakeableListener(config, true), null);
     }
 
-    private EpollEchoServer(ServerConfig config, boolean edgeTriggered, WakeableListener listener, boolean fed)
-            throws IOException {
-        super(config, listener, edgeTriggered);
+    private EpollEchoServer(ServerConfig config, boolean edgeTriggered, WakeableListener listener,
+                            Runnable turnedAway) throws IOException {
+        super(config, listener, edgeTriggered, new Stats("loop", 1));
         this.edgeTriggered = edgeTriggered;
-        this.fed = fed;
+        this.fed = turnedAway != null;
+        this.turnedAway = turnedAway;
         int created = -1;
         try {
             // The interest list lives in the kernel: each socket is registered once, not passed per wait.
@@ -81,12 +85,13 @@ public final class EpollEchoServer extends NonBlockingEchoServer {
      * This loop without a listener, for a worker process (the prefork-epoll rung): its parent accepts
      * and passes each client's descriptor over {@code unixSocket} with SCM_RIGHTS; the loop takes one per
      * readable event and serves it like an accepted one. EOF on the socket (the parent is gone) stops it.
-     * {@code work} is the server's {@code --work}, passed on by the parent.
+     * {@code work} is the server's {@code --work}, passed on by the parent; {@code turnedAway} tells the
+     * parent of a client this loop could not receive for lack of a descriptor.
      */
-    public static EchoServer fedBy(int unixSocket, Work work) throws IOException {
+    public static EchoServer fedBy(int unixSocket, Work work, Runnable turnedAway) throws IOException {
         ServerConfig config = new ServerConfig("127.0.0.1", 0, 0, 0, Duration.ZERO, Duration.ZERO, false, true, work,
                 Duration.ZERO, 0);
-        return new EpollEchoServer(config, false, new WakeableListener(unixSocket), true);
+        return new EpollEchoServer(config, false, new WakeableListener(unixSocket), turnedAway);
     }
 
     @Override
@@ -102,8 +107,15 @@ public final class EpollEchoServer extends NonBlockingEchoServer {
                     int ready = EPoll.events(events, i);
                     if (fd == listenFd && fed) {
                         int client = UnixSockets.receiveFd(listenFd);
-                        if (client < 0) {
+                        if (client == UnixSockets.EOF) {
                             return; // the parent closed its end: it is gone, and so are we
+                        }
+                        if (client == UnixSockets.TRUNCATED) {
+                            // No descriptor left to receive it into: the kernel dropped it, and with it
+                            // the client's last reference, so that client reads EOF. Counted; we live on.
+                            stats.counter(Stats.TURNED_AWAY).increment();
+                            turnedAway.run();
+                            continue;
                         }
                         adopt(client, now);
                     } else if (fd == listenFd) {
@@ -117,7 +129,7 @@ public final class EpollEchoServer extends NonBlockingEchoServer {
                                 (ready & EPOLLOUT) != 0, now);
                     }
                 }
-                closeIdle();
+                afterTurn();
             }
         } finally {
             shutDown();
@@ -128,10 +140,16 @@ public final class EpollEchoServer extends NonBlockingEchoServer {
     @Override
     boolean watch(int fd) {
         if (EPoll.epoll_ctl(epfd, EPOLL_CTL_ADD, fd, interest(READ), ctl) < 0) {
-            failed++;
+            stats.counter(Stats.FAILED).increment();
             return false;
         }
         return true;
+    }
+
+    /** EPOLL_CTL_MOD with no events while accepting is paused, EPOLLIN again after. */
+    @Override
+    void watchListener(boolean watch) throws IOException {
+        check(EPoll.epoll_ctl(epfd, EPOLL_CTL_MOD, listenFd, watch ? EPOLLIN : 0, ctl));
     }
 
     /**

@@ -1,11 +1,11 @@
 package io.echoladder.epoll;
 
 import static io.echoladder.common.linux.Native.EAGAIN;
-import static io.echoladder.common.linux.Native.ECONNABORTED;
-import static io.echoladder.common.linux.Native.EINTR;
 
+import io.echoladder.common.AcceptPolicy;
 import io.echoladder.common.EchoServer;
 import io.echoladder.common.ServerConfig;
+import io.echoladder.common.Stats;
 import io.echoladder.common.WakeableListener;
 import io.echoladder.common.Work;
 import io.echoladder.common.linux.Posix;
@@ -16,8 +16,7 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.net.InetSocketAddress;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
-import java.util.Map;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * What the single-threaded readiness loops (select, poll, epoll) do the same way once the kernel has said
@@ -45,10 +44,15 @@ abstract class NonBlockingEchoServer implements EchoServer {
     private final Work work;
     /** {@code --offload N}: the pool that does {@link #work} off the loop, or null. */
     final Offload<Connection> offload;
+    final Stats stats;
+    private final LongAdder failed;
+    /** What to do when accept fails: out of descriptors, turn the client away; null for a loop fed descriptors. */
+    private final AcceptPolicy accepts;
+    private final AcceptPolicy.AcceptAndClose turnAway;
     private Connection[] connections = new Connection[1024];
     private int live;
-    private long served;
-    long failed;
+    /** While accepting is paused ({@link AcceptPolicy.Next#PAUSE}): when to watch the listener again; else 0. */
+    private long pausedUntil;
 
     /** What the loop knows about one client. */
     static final class Connection {
@@ -67,8 +71,11 @@ abstract class NonBlockingEchoServer implements EchoServer {
     }
 
     /** {@code drain}: read each ready socket until EAGAIN (edge-triggered), not once (level-triggered). */
-    NonBlockingEchoServer(ServerConfig config, WakeableListener listener, boolean drain) throws IOException {
+    NonBlockingEchoServer(ServerConfig config, WakeableListener listener, boolean drain, Stats stats)
+            throws IOException {
         this.listener = listener;
+        this.stats = stats;
+        this.failed = stats.counter(Stats.FAILED);
         this.listenFd = listener.listenFd;
         this.wakeFd = listener.wakeFd;
         this.maxConnections = config.maxConnections();
@@ -77,6 +84,8 @@ abstract class NonBlockingEchoServer implements EchoServer {
         this.work = config.work();
         try {
             this.offload = config.offload() > 0 ? new Offload<>(config.offload(), work) : null;
+            this.accepts = new AcceptPolicy(stats);
+            this.turnAway = AcceptPolicy.closingAccept(listenFd);
         } catch (IOException e) {
             abandon();
             throw e;
@@ -95,9 +104,23 @@ abstract class NonBlockingEchoServer implements EchoServer {
     /** Releases what the loop waits with, after every connection and the listener are closed. */
     abstract void release();
 
-    /** The wait's timeout in ms: forever (-1), unless idle connections must be looked for. */
+    /**
+     * Starts or stops watching the listener: stopped while accepting is paused, or a level-triggered
+     * listener with a client in its backlog would be reported ready on every turn.
+     */
+    abstract void watchListener(boolean watch) throws IOException;
+
+    /**
+     * The wait's timeout in ms: forever (-1), unless idle connections must be looked for, or accepting is
+     * paused and must start again.
+     */
     final int waitMillis() {
-        return idleNanos > 0 ? (int) Math.clamp(idleNanos / 4_000_000, 10, 1000) : -1;
+        int millis = idleNanos > 0 ? (int) Math.clamp(idleNanos / 4_000_000, 10, 1000) : -1;
+        if (pausedUntil != 0) {
+            int left = (int) Math.clamp((pausedUntil - System.nanoTime()) / 1_000_000 + 1, 1, 1000);
+            millis = millis < 0 ? left : Math.min(millis, left);
+        }
+        return millis;
     }
 
     /** The time of this turn, for the idle timeout (0 without one: no clock read per turn). */
@@ -111,39 +134,60 @@ abstract class NonBlockingEchoServer implements EchoServer {
     }
 
     /** Accepts until the backlog is empty (EAGAIN): one readiness report may stand for many clients. */
-    final void acceptAll(long now) {
+    final void acceptAll(long now) throws IOException {
         acceptUpTo(Integer.MAX_VALUE, now);
     }
 
-    /** Accepts at most {@code most} clients, fewer if the backlog empties first. */
-    final void acceptUpTo(int most, long now) {
+    /** Accepts at most {@code most} clients (turned away ones included), fewer if the backlog empties first. */
+    final void acceptUpTo(int most, long now) throws IOException {
         for (int i = 0; i < most && acceptOne(now); i++) {
             // the next may be waiting
         }
     }
 
-    /** Accepts one client; false when the backlog is empty or no descriptor is left to accept into. */
-    private boolean acceptOne(long now) {
-        while (true) {
-            int fd = Posix.accept4(listenFd, Posix.SOCK_NONBLOCK | Posix.SOCK_CLOEXEC);
-            if (fd < 0) {
-                if (fd == -EAGAIN) {
-                    return false;
-                }
-                if (fd == -ECONNABORTED || fd == -EINTR) {
-                    continue; // that client left before we took it; the next may be waiting
-                }
-                // EMFILE and friends: no descriptor to accept into. The client stays in the backlog, and
-                // the listener is reported ready again on the next turn.
-                failed++;
-                return false;
+    /**
+     * Accepts one client; false when the backlog is empty or accepting is paused. Out of descriptors, the
+     * policy turns the waiting client away (it reads EOF) and this returns true: more may be waiting.
+     */
+    private boolean acceptOne(long now) throws IOException {
+        int fd = Posix.accept4(listenFd, Posix.SOCK_NONBLOCK | Posix.SOCK_CLOEXEC);
+        if (fd < 0) {
+            // Compared, not switched on: a switch on another class's enum loads a class of its own the
+            // first time it runs, which at the descriptor limit could be the first time.
+            AcceptPolicy.Next next = accepts.failed(-fd, turnAway);
+            if (next == AcceptPolicy.Next.PAUSE) {
+                pauseAccepting();
             }
-            if (maxConnections > 0 && live >= maxConnections) {
-                Posix.close(fd); // past the cap: the client reads EOF at once
-                return true;
-            }
-            adopt(fd, now);
+            return next == AcceptPolicy.Next.ACCEPT;
+        }
+        if (maxConnections > 0 && live >= maxConnections) {
+            Posix.close(fd); // past the cap: the client reads EOF at once
             return true;
+        }
+        adopt(fd, now);
+        return true;
+    }
+
+    /** No spare descriptor to turn clients away with: leave them in the backlog for a while. */
+    private void pauseAccepting() throws IOException {
+        if (pausedUntil == 0) {
+            watchListener(false);
+        }
+        pausedUntil = System.nanoTime() + accepts.pauseMillis() * 1_000_000;
+        if (pausedUntil == 0) {
+            pausedUntil = 1;
+        }
+    }
+
+    /** Watches the listener again: a descriptor was freed, or the pause is over. */
+    private void resumeAccepting() {
+        if (pausedUntil != 0) {
+            pausedUntil = 0;
+            try {
+                watchListener(true);
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
         }
     }
 
@@ -152,7 +196,7 @@ abstract class NonBlockingEchoServer implements EchoServer {
         try {
             Posix.setsockopt(fd, Posix.IPPROTO_TCP, Posix.TCP_NODELAY, 1);
         } catch (IOException e) {
-            failed++; // the client is already gone
+            failed.increment(); // the client is already gone
             Posix.close(fd);
             return;
         }
@@ -165,7 +209,7 @@ abstract class NonBlockingEchoServer implements EchoServer {
         }
         connections[fd] = new Connection(fd, now);
         live++;
-        served++;
+        stats.served().served(0);
     }
 
     /** Serves one ready connection: flushes if it can write, then reads and echoes if it can read. */
@@ -290,8 +334,14 @@ abstract class NonBlockingEchoServer implements EchoServer {
         return true;
     }
 
-    /** Closes every connection silent for longer than the idle timeout; the loop's wait is the tick. */
-    final void closeIdle() {
+    /**
+     * At the end of every turn: starts accepting again if a pause is over, and closes every connection
+     * silent for longer than the idle timeout; the loop's wait is the tick.
+     */
+    final void afterTurn() {
+        if (pausedUntil != 0 && System.nanoTime() - pausedUntil >= 0) {
+            resumeAccepting();
+        }
         if (idleNanos == 0) {
             return;
         }
@@ -304,19 +354,24 @@ abstract class NonBlockingEchoServer implements EchoServer {
     }
 
     private void fail(Connection c) {
-        failed++; // a reset or a broken pipe ends this client only
+        failed.increment(); // a reset or a broken pipe ends this client only
         close(c);
     }
 
+    /** Closes a connection; its descriptor is free again, so a paused accept may start again. */
     final void close(Connection c) {
         forget(c);
         connections[c.fd] = null;
         Posix.close(c.fd);
         live--;
+        resumeAccepting();
     }
 
-    /** When a constructor fails after the listener is open: releases it and the buffer. */
+    /** When a constructor fails after the listener is open: releases it, the spare descriptor and the buffer. */
     final void abandon() {
+        if (accepts != null) {
+            accepts.close();
+        }
         listener.close();
         arena.close();
     }
@@ -329,6 +384,7 @@ abstract class NonBlockingEchoServer implements EchoServer {
             }
         }
         listener.close();
+        accepts.close();
         if (offload != null) {
             offload.close();
         }
@@ -347,16 +403,9 @@ abstract class NonBlockingEchoServer implements EchoServer {
         listener.wake();
     }
 
+    /** Served by the loop, connections that failed, clients turned away at the descriptor limit. */
     @Override
-    public final Map<String, Long> servedPerWorker() {
-        return Map.of("loop", served);
-    }
-
-    /** Connections that ended in an error (a reset, a broken pipe) and accepts that found no descriptor. */
-    @Override
-    public Map<String, Long> counters() {
-        Map<String, Long> counted = new LinkedHashMap<>();
-        counted.put("failed", failed);
-        return counted;
+    public final Stats stats() {
+        return stats;
     }
 }

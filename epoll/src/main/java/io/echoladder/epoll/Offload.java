@@ -37,6 +37,8 @@ final class Offload<C> implements AutoCloseable {
     private final Work work;
     private final ExecutorService pool;
     private final Queue<Done<C>> done = new ConcurrentLinkedQueue<>();
+    /** Guarded by this: once set, {@link #fd} is closed (its number may be someone else's) and nobody writes it. */
+    private boolean closed;
     // Freed by the collector, not by close(): a pool thread may still be on its way out.
     private final MemorySegment one = Arena.ofAuto().allocate(ValueLayout.JAVA_LONG);
     private final MemorySegment counter = Arena.ofAuto().allocate(ValueLayout.JAVA_LONG);
@@ -60,7 +62,11 @@ final class Offload<C> implements AutoCloseable {
                 return; // the server is closing
             }
             done.add(new Done<>(connection, bytes));
-            Posix.write(fd, one, Long.BYTES); // adds 1 to the counter: the loop's epoll_wait returns
+            synchronized (this) {
+                if (!closed) {
+                    Posix.write(fd, one, Long.BYTES); // adds 1 to the counter: the loop's epoll_wait returns
+                }
+            }
         });
     }
 
@@ -75,9 +81,22 @@ final class Offload<C> implements AutoCloseable {
         }
     }
 
+    /**
+     * Stops the pool (interrupting the work in progress), waits a moment for its threads to finish, then
+     * closes the eventfd. A job still finishing after that finds it closed and writes nothing: a write
+     * after close(2) could land in whatever the number was reused for.
+     */
     @Override
     public void close() {
         pool.shutdownNow();
-        Posix.close(fd);
+        try {
+            pool.awaitTermination(500, java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        synchronized (this) {
+            closed = true;
+            Posix.close(fd);
+        }
     }
 }

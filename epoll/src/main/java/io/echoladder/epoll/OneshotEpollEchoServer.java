@@ -9,13 +9,13 @@ import static io.echoladder.common.linux.EPoll.EPOLLRDHUP;
 import static io.echoladder.common.linux.EPoll.EPOLL_CTL_ADD;
 import static io.echoladder.common.linux.EPoll.EPOLL_CTL_MOD;
 import static io.echoladder.common.linux.Native.EAGAIN;
-import static io.echoladder.common.linux.Native.ECONNABORTED;
-import static io.echoladder.common.linux.Native.EINTR;
 
+import io.echoladder.common.AcceptPolicy;
 import io.echoladder.common.EchoServer;
 import io.echoladder.common.RungProvider;
 import io.echoladder.common.ServerConfig;
 import io.echoladder.common.Setting;
+import io.echoladder.common.Stats;
 import io.echoladder.common.Work;
 import io.echoladder.common.WorkerCounts;
 import io.echoladder.common.linux.EPoll;
@@ -25,12 +25,13 @@ import java.io.InterruptedIOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.net.InetSocketAddress;
-import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
-import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReferenceArray;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * EPOLLONESHOT workers: {@code --workers N} threads block in epoll_wait on <em>one</em> shared epoll fd,
@@ -58,14 +59,52 @@ public final class OneshotEpollEchoServer implements EchoServer {
     private final int maxConnections;
     private final long idleNanos;
     private final Work work;
-    /** Connections by fd; read and written by whichever worker the kernel hands the fd to. */
-    private final AtomicReferenceArray<Connection> connections = new AtomicReferenceArray<>(1 << 16);
+    private final ConnectionTable<Connection> connections = new ConnectionTable<>();
     private final AtomicInteger live = new AtomicInteger();
-    private final WorkerCounts accepted;
-    private final WorkerCounts handled;
-    private final List<Thread> threads = new ArrayList<>();
+    private final Stats stats;
+    private final LongAdder failed;
+    private final AcceptPolicy accepts;
+    private final AcceptPolicy.AcceptAndClose turnAway;
+    /** While accepting is paused ({@link AcceptPolicy.Next#PAUSE}): when to re-arm the listener; else 0. */
+    private final AtomicLong pausedUntil = new AtomicLong();
+    /** Appended by serve(), read by close() on the signal handler's thread. */
+    private final List<Thread> threads = new CopyOnWriteArrayList<>();
     private volatile boolean closing;
     private volatile IOException broken;
+
+    /**
+     * Connections by fd; read by whichever worker the kernel hands an fd to, without a lock. Grown (to the
+     * next power of two past the fd, as poll's slot array grows) and written under this table's lock: only
+     * the worker holding the one-shot listener adds, any worker removes.
+     */
+    static final class ConnectionTable<C> {
+        private volatile AtomicReferenceArray<C> slots = new AtomicReferenceArray<>(1024);
+
+        C get(int fd) {
+            AtomicReferenceArray<C> now = slots;
+            return fd >= 0 && fd < now.length() ? now.get(fd) : null;
+        }
+
+        synchronized void put(int fd, C c) {
+            AtomicReferenceArray<C> now = slots;
+            if (fd >= now.length()) {
+                AtomicReferenceArray<C> grown = new AtomicReferenceArray<>(Integer.highestOneBit(fd) << 1);
+                for (int i = 0; i < now.length(); i++) {
+                    grown.set(i, now.get(i));
+                }
+                slots = now = grown;
+            }
+            now.set(fd, c);
+        }
+
+        synchronized void remove(int fd, C c) {
+            slots.compareAndSet(fd, c, null);
+        }
+
+        int length() {
+            return slots.length();
+        }
+    }
 
     /** One client. Owned by the worker handling its current event; handed over through {@link #armed}. */
     private static final class Connection {
@@ -99,8 +138,8 @@ public final class OneshotEpollEchoServer implements EchoServer {
         this.maxConnections = config.maxConnections();
         this.idleNanos = config.idleTimeout().toNanos();
         this.work = config.work();
-        this.accepted = new WorkerCounts("worker-", workers);
-        this.handled = new WorkerCounts("worker-", workers);
+        this.stats = new Stats(new WorkerCounts("worker-", workers), new WorkerCounts("worker-", workers));
+        this.failed = stats.counter(Stats.FAILED);
         // The listener is one-shot too: the worker that gets it accepts until EAGAIN and then re-arms it,
         // so two workers never race for the same client, and the listener is back in the set as soon as
         // the backlog is empty, whatever the other workers are doing. The eventfd that close() writes is
@@ -109,6 +148,13 @@ public final class OneshotEpollEchoServer implements EchoServer {
         this.listenFd = listener.listenFd;
         this.epfd = listener.epfd;
         this.wakeFd = listener.wakeFd;
+        try {
+            this.accepts = new AcceptPolicy(stats);
+        } catch (IOException | RuntimeException e) {
+            listener.close();
+            throw e;
+        }
+        this.turnAway = AcceptPolicy.closingAccept(listenFd);
     }
 
     @Override
@@ -136,13 +182,17 @@ public final class OneshotEpollEchoServer implements EchoServer {
             MemorySegment buffer = own.allocate(READ_SIZE);
             MemorySegment ctl = EPoll.allocateEvents(own, 1);
             while (true) {
-                int n = EPoll.epoll_wait(epfd, events, MAX_EVENTS, -1);
+                // Forever, unless accepting is paused: then until it is due to start again.
+                long paused = pausedUntil.get();
+                int timeout = paused == 0 ? -1
+                        : (int) Math.clamp((paused - System.nanoTime()) / 1_000_000 + 1, 1, 1000);
+                int n = EPoll.epoll_wait(epfd, events, MAX_EVENTS, timeout);
                 for (int i = 0; i < n; i++) {
                     int fd = EPoll.fd(events, i);
                     if (fd == wakeFd) {
                         return;
                     }
-                    handled.served(worker);
+                    stats.events().served(worker);
                     if (fd == listenFd) {
                         acceptAll(worker, ctl);
                         continue;
@@ -153,21 +203,40 @@ public final class OneshotEpollEchoServer implements EchoServer {
                         handle(c, EPoll.events(events, i), buffer, ctl);
                     }
                 }
+                long due = pausedUntil.get();
+                if (due != 0 && System.nanoTime() - due >= 0) {
+                    resumeAccepting(ctl);
+                }
             }
         } catch (IOException e) {
-            broken = e; // the shared epoll fd is broken: fatal for all workers
+            broken = e; // the shared epoll fd or the listener is broken: fatal for all workers
+            close();
+        } catch (RuntimeException e) {
+            // A bug, not a client's fault: better the whole server stops and says so than that a worker
+            // vanishes and the connections it was handling are never re-armed.
+            broken = new IOException("worker-" + worker + ": " + e, e);
             close();
         }
     }
 
-    private void acceptAll(int worker, MemorySegment ctl) {
+    /**
+     * The worker that got the listener's one event accepts until EAGAIN, then re-arms it. Out of
+     * descriptors the policy turns the waiting client away and we accept again; with no spare to do so
+     * it says pause, and the listener is left disarmed until a connection closes or the pause is over.
+     */
+    private void acceptAll(int worker, MemorySegment ctl) throws IOException {
         while (true) {
             int fd = Posix.accept4(listenFd, Posix.SOCK_NONBLOCK | Posix.SOCK_CLOEXEC);
             if (fd < 0) {
-                if (fd == -ECONNABORTED || fd == -EINTR) {
+                AcceptPolicy.Next next = accepts.failed(-fd, turnAway);
+                if (next == AcceptPolicy.Next.ACCEPT) {
                     continue;
                 }
-                break; // EAGAIN: the backlog is empty (or no fd to accept into: it waits for the re-arm)
+                if (next == AcceptPolicy.Next.PAUSE) {
+                    pausedUntil.set(Math.max(1, System.nanoTime() + accepts.pauseMillis() * 1_000_000));
+                    return; // not re-armed: resumeAccepting does that
+                }
+                break; // EAGAIN: the backlog is empty
             }
             if (maxConnections > 0 && live.get() >= maxConnections) {
                 Posix.close(fd);
@@ -176,20 +245,34 @@ public final class OneshotEpollEchoServer implements EchoServer {
             try {
                 Posix.setsockopt(fd, Posix.IPPROTO_TCP, Posix.TCP_NODELAY, 1);
             } catch (IOException e) {
+                failed.increment(); // the client is already gone
                 Posix.close(fd);
                 continue;
             }
             Connection c = new Connection(fd, System.nanoTime());
-            connections.set(fd, c); // published before the ADD: whoever gets its first event finds it
+            connections.put(fd, c); // published before the ADD: whoever gets its first event finds it
             live.incrementAndGet();
-            accepted.served(worker);
+            stats.served().served(worker);
             if (EPoll.epoll_ctl(epfd, EPOLL_CTL_ADD, fd, EPOLLIN | EPOLLRDHUP | EPOLLONESHOT, ctl) < 0) {
+                failed.increment();
                 close(c);
             }
         }
-        if (EPoll.epoll_ctl(epfd, EPOLL_CTL_MOD, listenFd, EPOLLIN | EPOLLONESHOT, ctl) < 0) {
-            broken = new IOException("epoll_ctl: cannot re-arm the listener");
-            close();
+        armListener(ctl);
+    }
+
+    /** A descriptor was freed, or the pause is over: whoever sees it first re-arms the listener, once. */
+    private void resumeAccepting(MemorySegment ctl) throws IOException {
+        long paused = pausedUntil.get();
+        if (paused != 0 && pausedUntil.compareAndSet(paused, 0)) {
+            armListener(ctl);
+        }
+    }
+
+    private void armListener(MemorySegment ctl) throws IOException {
+        int rc = EPoll.epoll_ctl(epfd, EPOLL_CTL_MOD, listenFd, EPOLLIN | EPOLLONESHOT, ctl);
+        if (rc < 0) {
+            throw io.echoladder.common.linux.Native.exception("epoll_ctl (re-arming the listener)", -rc);
         }
     }
 
@@ -199,7 +282,7 @@ public final class OneshotEpollEchoServer implements EchoServer {
             c.lastActive = System.nanoTime();
         }
         if ((ready & (EPOLLERR | EPOLLHUP)) != 0) {
-            close(c); // an error, or both directions shut (a reset): nothing more can be written
+            fail(c); // an error, or both directions shut (a reset): nothing more can be written
             return;
         }
         if ((ready & EPOLLOUT) != 0 && !flush(c, buffer)) {
@@ -213,7 +296,7 @@ public final class OneshotEpollEchoServer implements EchoServer {
                 work.apply(buffer.asSlice(0, n)); // --work: this worker works, the others keep serving
                 long written = c.pending.isEmpty() ? Posix.write(c.fd, buffer, n) : 0;
                 if (written < 0 && written != -EAGAIN) {
-                    close(c);
+                    fail(c);
                     return;
                 }
                 written = Math.max(0, written);
@@ -221,7 +304,7 @@ public final class OneshotEpollEchoServer implements EchoServer {
                     c.pending.append(buffer, written, (int) (n - written));
                 }
             } else if (n != -EAGAIN) {
-                close(c);
+                fail(c);
                 return;
             }
         }
@@ -234,7 +317,7 @@ public final class OneshotEpollEchoServer implements EchoServer {
                 : c.pending.isEmpty() ? EPOLLIN | EPOLLRDHUP : EPOLLIN | EPOLLRDHUP | EPOLLOUT;
         c.armed = (c.armed + 1) & Integer.MAX_VALUE;
         if (EPoll.epoll_ctl(epfd, EPOLL_CTL_MOD, c.fd, want | EPOLLONESHOT, ctl) < 0) {
-            close(c);
+            fail(c);
         }
     }
 
@@ -246,7 +329,7 @@ public final class OneshotEpollEchoServer implements EchoServer {
                 return true;
             }
             if (written < 0) {
-                close(c);
+                fail(c);
                 return false;
             }
             c.pending.consume((int) written);
@@ -255,6 +338,12 @@ public final class OneshotEpollEchoServer implements EchoServer {
             }
         }
         return true;
+    }
+
+    /** A reset or a broken pipe: counted, and it ends this client only. */
+    private void fail(Connection c) {
+        failed.increment();
+        close(c);
     }
 
     /**
@@ -268,10 +357,12 @@ public final class OneshotEpollEchoServer implements EchoServer {
                 return;
             }
             c.closed = true;
-            connections.compareAndSet(c.fd, c, null);
+            connections.remove(c.fd, c);
             Posix.close(c.fd);
         }
         live.decrementAndGet();
+        // A descriptor is free again: a paused accept is due now (the worker re-arms it after its turn).
+        pausedUntil.getAndUpdate(paused -> paused == 0 ? 0 : System.nanoTime());
     }
 
     /**
@@ -309,6 +400,7 @@ public final class OneshotEpollEchoServer implements EchoServer {
             }
         }
         listener.close();
+        accepts.close();
     }
 
     @Override
@@ -323,16 +415,13 @@ public final class OneshotEpollEchoServer implements EchoServer {
         threads.stream().filter(t -> t.getName().equals("idle-watchdog")).forEach(Thread::interrupt);
     }
 
-    /** Connections each worker accepted (whoever gets the listener's event accepts). */
+    /**
+     * Connections each worker accepted (whoever gets the listener's event accepts), and events each worker
+     * handled: how the kernel spread the work, whoever accepted the connection.
+     */
     @Override
-    public Map<String, Long> servedPerWorker() {
-        return accepted.toMap();
-    }
-
-    /** Events each worker handled: how the kernel spread the work, whoever accepted the connection. */
-    @Override
-    public Map<String, Long> eventsPerWorker() {
-        return handled.toMap();
+    public Stats stats() {
+        return stats;
     }
 
     public static final class Provider extends RungProvider {

@@ -9,6 +9,7 @@ import static io.echoladder.common.linux.Poll.POLLOUT;
 import io.echoladder.common.RungProvider;
 import io.echoladder.common.ServerConfig;
 import io.echoladder.common.Setting;
+import io.echoladder.common.Stats;
 import io.echoladder.common.WakeableListener;
 import io.echoladder.common.linux.Poll;
 import java.io.IOException;
@@ -38,7 +39,7 @@ public final class PollEchoServer extends NonBlockingEchoServer {
     private boolean gaps;
 
     private PollEchoServer(ServerConfig config) throws IOException {
-        super(config, new WakeableListener(config, true), false);
+        super(config, new WakeableListener(config, true), false, new Stats("loop", 1));
         add(listenFd);
         add(wakeFd);
     }
@@ -68,7 +69,7 @@ public final class PollEchoServer extends NonBlockingEchoServer {
                     }
                 }
                 compact();
-                closeIdle();
+                afterTurn();
             }
         } finally {
             shutDown();
@@ -101,6 +102,12 @@ public final class PollEchoServer extends NonBlockingEchoServer {
 
     @Override
     void release() {
+    }
+
+    /** The listener's entry asks for nothing while accepting is paused (its fd stays: poll just checks it). */
+    @Override
+    void watchListener(boolean watch) {
+        Poll.setEvents(pollfds, slot[listenFd], watch ? POLLIN : 0);
     }
 
     private void add(int fd) {

@@ -5,12 +5,13 @@ import static io.echoladder.common.linux.Select.FD_SETSIZE;
 import io.echoladder.common.RungProvider;
 import io.echoladder.common.ServerConfig;
 import io.echoladder.common.Setting;
+import io.echoladder.common.Stats;
 import io.echoladder.common.WakeableListener;
 import io.echoladder.common.linux.Select;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.util.EnumSet;
-import java.util.Map;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Select: one thread, two {@code fd_set} bitmaps (sockets to read, sockets to write), built from every
@@ -27,15 +28,19 @@ import java.util.Map;
  */
 public final class SelectEchoServer extends NonBlockingEchoServer {
 
+    /** Besides failures and turned-away clients: those closed because their descriptor was past FD_SETSIZE. */
+    private static final String PAST_FD_SETSIZE = "past-FD_SETSIZE";
+
     private static final int ACCEPTS_PER_TURN = 64;
 
     private final MemorySegment readfds = Select.allocateFdSet(arena);
     private final MemorySegment writefds = Select.allocateFdSet(arena);
     private final MemorySegment timeval = Select.allocateTimeval(arena);
-    private long pastFdSetSize;
+    private final LongAdder pastFdSetSize = stats.counter(PAST_FD_SETSIZE);
+    private boolean listening = true;
 
     private SelectEchoServer(ServerConfig config) throws IOException {
-        super(config, new WakeableListener(config, true), false);
+        super(config, new WakeableListener(config, true), false, new Stats("loop", 1, PAST_FD_SETSIZE));
         if (Math.max(listenFd, wakeFd) >= FD_SETSIZE) {
             abandon();
             throw new IOException("select: the listener's own descriptors are past FD_SETSIZE (" + FD_SETSIZE + ")");
@@ -70,7 +75,7 @@ public final class SelectEchoServer extends NonBlockingEchoServer {
                         handle(connection(fd), readable, writable, now);
                     }
                 }
-                closeIdle();
+                afterTurn();
             }
         } finally {
             shutDown();
@@ -85,7 +90,9 @@ public final class SelectEchoServer extends NonBlockingEchoServer {
     private int fillSets() {
         Select.FD_ZERO(readfds);
         Select.FD_ZERO(writefds);
-        Select.FD_SET(listenFd, readfds);
+        if (listening) {
+            Select.FD_SET(listenFd, readfds);
+        }
         Select.FD_SET(wakeFd, readfds);
         int highest = Math.max(listenFd, wakeFd);
         for (int fd = 0; fd < FD_SETSIZE; fd++) {
@@ -113,7 +120,8 @@ public final class SelectEchoServer extends NonBlockingEchoServer {
         if (fd < FD_SETSIZE) {
             return true;
         }
-        if (pastFdSetSize++ == 0) {
+        pastFdSetSize.increment();
+        if (pastFdSetSize.sum() == 1) {
             System.out.println("select: fd " + fd + " is past FD_SETSIZE (" + FD_SETSIZE
                     + "); closing new clients until descriptors free up");
             System.out.flush();
@@ -136,12 +144,10 @@ public final class SelectEchoServer extends NonBlockingEchoServer {
     void release() {
     }
 
-    /** Besides failures, the clients closed because their descriptor was past FD_SETSIZE. */
+    /** While accepting is paused, the listener is left out of the read set. */
     @Override
-    public Map<String, Long> counters() {
-        Map<String, Long> counted = super.counters();
-        counted.put("past-FD_SETSIZE", pastFdSetSize);
-        return counted;
+    void watchListener(boolean watch) {
+        listening = watch;
     }
 
     public static final class Provider extends RungProvider {

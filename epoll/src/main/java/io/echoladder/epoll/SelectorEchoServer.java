@@ -1,10 +1,12 @@
 package io.echoladder.epoll;
 
+import io.echoladder.common.AcceptPolicy;
 import io.echoladder.common.EchoServer;
 import io.echoladder.common.Listeners;
 import io.echoladder.common.RungProvider;
 import io.echoladder.common.ServerConfig;
 import io.echoladder.common.Setting;
+import io.echoladder.common.Stats;
 import io.echoladder.common.Work;
 import java.io.IOException;
 import java.net.BindException;
@@ -16,7 +18,6 @@ import java.nio.channels.Selector;
 import java.nio.channels.ServerSocketChannel;
 import java.nio.channels.SocketChannel;
 import java.util.EnumSet;
-import java.util.Map;
 
 /**
  * The epoll rung written the idiomatic Java way: one thread, a {@link Selector}, non-blocking channels.
@@ -34,8 +35,13 @@ public final class SelectorEchoServer implements EchoServer {
     private final long idleNanos;
     private final Work work;
     private final ByteBuffer buffer = ByteBuffer.allocateDirect(READ_SIZE);
+    private final Stats stats = new Stats("loop", 1);
+    private final AcceptPolicy accepts;
+    private final AcceptPolicy.AcceptAndClose turnAway = this::acceptAndClose;
+    private SelectionKey listenerKey;
+    /** While accepting is paused ({@link AcceptPolicy.Next#PAUSE}): when to watch the listener again; else 0. */
+    private long pausedUntil;
     private int live;
-    private long served;
     private volatile boolean closing;
 
     /** What the loop knows about one client: its key's attachment. */
@@ -54,16 +60,27 @@ public final class SelectorEchoServer implements EchoServer {
         this.idleNanos = config.idleTimeout().toNanos();
         this.work = config.work();
         this.listener = ServerSocketChannel.open();
+        Selector opened = null;
         try {
             listener.setOption(StandardSocketOptions.SO_REUSEADDR, true);
             listener.bind(Listeners.address(config), ServerConfig.BACKLOG);
             listener.configureBlocking(false);
-            this.selector = Selector.open();
-            listener.register(selector, SelectionKey.OP_ACCEPT);
-        } catch (BindException e) {
+            opened = Selector.open();
+            listenerKey = listener.register(opened, SelectionKey.OP_ACCEPT);
+            this.accepts = AcceptPolicy.forJdkSockets(stats);
+        } catch (IOException | RuntimeException | Error e) {
+            // Whatever failed, nothing opened here may outlive the constructor: a listener left open would
+            // keep the port taken by a server that never serves.
+            if (opened != null) {
+                Listeners.closeQuietly(opened);
+            }
             listener.close();
-            throw Listeners.portTaken(config, e);
+            if (e instanceof BindException bind) {
+                throw Listeners.portTaken(config, bind);
+            }
+            throw e;
         }
+        this.selector = opened;
     }
 
     @Override
@@ -72,7 +89,10 @@ public final class SelectorEchoServer implements EchoServer {
             while (!closing) {
                 // epoll_wait underneath: sleeps until a channel is ready, the idle check is due, or
                 // close() calls selector.wakeup().
-                selector.select(this::handle, idleNanos > 0 ? Math.clamp(idleNanos / 4_000_000, 10, 1000) : 0);
+                selector.select(this::handle, waitMillis());
+                if (pausedUntil != 0 && System.nanoTime() - pausedUntil >= 0) {
+                    resumeAccepting();
+                }
                 if (idleNanos > 0) {
                     closeIdle(System.nanoTime());
                 }
@@ -82,12 +102,27 @@ public final class SelectorEchoServer implements EchoServer {
                 Listeners.closeQuietly(key.channel());
             }
             selector.close();
+            accepts.close();
         }
+    }
+
+    /** 0 (forever), unless idle connections must be looked for or a paused accept must start again. */
+    private long waitMillis() {
+        long millis = idleNanos > 0 ? Math.clamp(idleNanos / 4_000_000, 10, 1000) : 0;
+        if (pausedUntil != 0) {
+            long left = Math.clamp((pausedUntil - System.nanoTime()) / 1_000_000 + 1, 1, 1000);
+            millis = millis == 0 ? left : Math.min(millis, left);
+        }
+        return millis;
     }
 
     private void handle(SelectionKey key) {
         if (key.isAcceptable()) {
-            acceptAll();
+            try {
+                acceptAll();
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e); // the listener is broken: fatal
+            }
             return;
         }
         Connection c = (Connection) key.attachment();
@@ -102,17 +137,28 @@ public final class SelectorEchoServer implements EchoServer {
                 readAndEcho(key, c);
             }
         } catch (IOException e) {
+            stats.counter(Stats.FAILED).increment();
             close(key); // a reset or a broken pipe ends this client only
         }
     }
 
-    private void acceptAll() {
+    private void acceptAll() throws IOException {
         while (true) {
             SocketChannel client;
             try {
                 client = listener.accept(); // null once the backlog is empty (EAGAIN)
             } catch (IOException e) {
-                return; // no descriptor to accept into: the client waits in the backlog
+                // Out of descriptors: the policy turns the waiting client away, and we accept again.
+                // Compared, not switched on: a switch on another class's enum loads a class of its own
+                // the first time it runs, and here that is at the descriptor limit.
+                AcceptPolicy.Next next = accepts.failed(AcceptPolicy.errno(e), turnAway);
+                if (next == AcceptPolicy.Next.ACCEPT) {
+                    continue;
+                }
+                if (next == AcceptPolicy.Next.PAUSE) {
+                    pauseAccepting();
+                }
+                return;
             }
             if (client == null) {
                 return;
@@ -126,10 +172,37 @@ public final class SelectorEchoServer implements EchoServer {
                 client.setOption(StandardSocketOptions.TCP_NODELAY, true);
                 client.register(selector, SelectionKey.OP_READ, new Connection(System.nanoTime()));
                 live++;
-                served++;
+                stats.served().served(0);
             } catch (IOException e) {
+                stats.counter(Stats.FAILED).increment();
                 Listeners.closeQuietly(client);
             }
+        }
+    }
+
+    /** The turn-away: the waiting client is accepted into the spare's number and closed at once. */
+    private int acceptAndClose() {
+        try (SocketChannel turnedAway = listener.accept()) {
+            return turnedAway == null ? -io.echoladder.common.linux.Native.EAGAIN : 0;
+        } catch (IOException e) {
+            return -AcceptPolicy.errno(e);
+        }
+    }
+
+    /** No spare descriptor to turn clients away with: the listener asks for nothing for a while. */
+    private void pauseAccepting() {
+        listenerKey.interestOps(0);
+        pausedUntil = System.nanoTime() + accepts.pauseMillis() * 1_000_000;
+        if (pausedUntil == 0) {
+            pausedUntil = 1;
+        }
+    }
+
+    /** A descriptor was freed, or the pause is over: accept again. */
+    private void resumeAccepting() {
+        if (pausedUntil != 0) {
+            pausedUntil = 0;
+            listenerKey.interestOps(SelectionKey.OP_ACCEPT);
         }
     }
 
@@ -185,6 +258,7 @@ public final class SelectorEchoServer implements EchoServer {
         key.cancel();
         Listeners.closeQuietly(key.channel());
         live--;
+        resumeAccepting(); // its descriptor is free again
     }
 
     @Override
@@ -203,8 +277,8 @@ public final class SelectorEchoServer implements EchoServer {
     }
 
     @Override
-    public Map<String, Long> servedPerWorker() {
-        return Map.of("loop", served);
+    public Stats stats() {
+        return stats;
     }
 
     public static final class Provider extends RungProvider {

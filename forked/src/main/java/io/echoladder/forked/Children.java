@@ -1,5 +1,6 @@
 package io.echoladder.forked;
 
+import io.echoladder.common.AcceptPolicy;
 import io.echoladder.common.Jvm;
 import io.echoladder.common.ServerConfig;
 import io.echoladder.common.Work;
@@ -106,16 +107,39 @@ final class Children {
     record Child(Process process, int control) {
     }
 
-    /**
-     * Starts {@code Worker MODE NAME WORK ARGS...} and accepts its connection back. Fails if the child dies
-     * before connecting.
-     */
-    Child start(String mode, List<String> args) throws IOException {
-        return start(mode, args, process -> { });
+    /** Hands a started child what it needs (a client, the listener) before it is anyone's to use. */
+    @FunctionalInterface
+    interface SetUp {
+        void setUp(Child child) throws IOException;
     }
 
-    /** {@link #start(String, List)}, telling {@code started} of the process as soon as it exists. */
-    Child start(String mode, List<String> args, java.util.function.Consumer<Process> started) throws IOException {
+    /**
+     * Starts {@code Worker MODE NAME WORK ARGS...}, accepts its connection back, and hands it what it
+     * needs ({@code setUp}). Fails if the child dies before connecting, or if the set-up fails: a child
+     * never given its client or listener would wait for it forever, so it is ended and reaped first, and
+     * no JVM outlives the failure that made it useless. {@code started} hears of the process as soon as
+     * it exists.
+     */
+    Child start(String mode, List<String> args, java.util.function.Consumer<Process> started, SetUp setUp)
+            throws IOException {
+        Child child = connect(mode, args, started);
+        try {
+            setUp.setUp(child);
+            return child;
+        } catch (IOException | RuntimeException e) {
+            child.process().destroyForcibly();
+            try {
+                child.process().waitFor(STOP_LIMIT.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (InterruptedException interrupted) {
+                Thread.currentThread().interrupt();
+            }
+            Posix.close(child.control());
+            throw e;
+        }
+    }
+
+    private Child connect(String mode, List<String> args, java.util.function.Consumer<Process> started)
+            throws IOException {
         String name = "echoladder/" + ProcessHandle.current().pid() + "/" + SEQUENCE.incrementAndGet();
         int listener = UnixSockets.listen(name);
         boolean[] open = {true};
@@ -193,9 +217,13 @@ final class Children {
     /**
      * The parent's blocking accept, for the rungs whose parent accepts: the next client, or -1 once
      * {@code closing} says the server is stopping (close() shuts the listener down, which wakes accept
-     * with an error). A client that left before it was taken, or a signal, just means: accept again.
+     * with an error). A client that left before it was taken, or a signal, just means: accept again; out of
+     * descriptors, {@code accepts} turns the waiting client away (or pauses) and we accept again.
      */
-    static int accept(int listenFd, int flags, java.util.function.BooleanSupplier closing) throws IOException {
+    static int accept(int listenFd, int flags, java.util.function.BooleanSupplier closing, AcceptPolicy accepts)
+            throws IOException {
+        // Blocking listener: the turn-away asks poll first, or it could block on the spare's number.
+        AcceptPolicy.AcceptAndClose turnAway = AcceptPolicy.closingAcceptIfWaiting(listenFd);
         while (true) {
             int client = Posix.accept4(listenFd, flags | Posix.SOCK_CLOEXEC);
             if (client >= 0) {
@@ -204,9 +232,18 @@ final class Children {
             if (closing.getAsBoolean()) {
                 return -1;
             }
-            if (client != -io.echoladder.common.linux.Native.EINTR && client != -io.echoladder.common.linux.Native.ECONNABORTED) {
-                throw io.echoladder.common.linux.Native.exception("accept4", -client);
+            if (accepts.failed(-client, turnAway) == AcceptPolicy.Next.PAUSE) {
+                pause(accepts);
             }
+        }
+    }
+
+    /** {@link AcceptPolicy.Next#PAUSE} for a thread that blocks in accept: it sleeps the back-off. */
+    static void pause(AcceptPolicy accepts) throws java.io.InterruptedIOException {
+        try {
+            Thread.sleep(accepts.pauseMillis());
+        } catch (InterruptedException e) {
+            throw new java.io.InterruptedIOException("accept paused");
         }
     }
 }

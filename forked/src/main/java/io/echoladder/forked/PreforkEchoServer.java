@@ -4,13 +4,13 @@ import io.echoladder.common.EchoServer;
 import io.echoladder.common.RungProvider;
 import io.echoladder.common.ServerConfig;
 import io.echoladder.common.Setting;
+import io.echoladder.common.Stats;
 import io.echoladder.common.linux.Posix;
 import io.echoladder.common.linux.UnixSockets;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.EnumSet;
 import java.util.List;
-import java.util.Map;
 
 /**
  * The pre-forked server: {@code --workers N} worker processes are started up front, the parent passes
@@ -30,11 +30,7 @@ public final class PreforkEchoServer implements EchoServer {
         this.address = Posix.getsockname(listenFd);
         Children children = new Children(config);
         this.pool = new WorkerPool("prefork", config.workersOr(Runtime.getRuntime().availableProcessors()), children,
-                index -> {
-                    Children.Child child = children.start("prefork", List.of());
-                    UnixSockets.sendFd(child.control(), listenFd, (byte) 'l');
-                    return child;
-                });
+                "prefork", List.of(), child -> UnixSockets.sendFd(child.control(), listenFd, (byte) 'l'));
     }
 
     @Override
@@ -59,8 +55,8 @@ public final class PreforkEchoServer implements EchoServer {
     }
 
     @Override
-    public Map<String, Long> servedPerWorker() {
-        return pool.accepted().toMap();
+    public Stats stats() {
+        return pool.stats();
     }
 
     public static final class Provider extends RungProvider {

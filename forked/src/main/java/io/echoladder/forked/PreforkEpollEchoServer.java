@@ -1,16 +1,16 @@
 package io.echoladder.forked;
 
+import io.echoladder.common.AcceptPolicy;
 import io.echoladder.common.EchoServer;
 import io.echoladder.common.RungProvider;
 import io.echoladder.common.ServerConfig;
 import io.echoladder.common.Setting;
-import io.echoladder.common.WorkerCounts;
+import io.echoladder.common.Stats;
 import io.echoladder.common.linux.Posix;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.util.EnumSet;
 import java.util.List;
-import java.util.Map;
 
 /**
  * Pre-forked epoll workers: {@code --workers N} child JVMs each run the epoll rung's event loop; the
@@ -25,7 +25,7 @@ public final class PreforkEpollEchoServer implements EchoServer {
     private final int listenFd;
     private final InetSocketAddress address;
     private final WorkerPool pool;
-    private final WorkerCounts handedTo;
+    private final AcceptPolicy accepts;
     private volatile boolean closing;
 
     private PreforkEpollEchoServer(ServerConfig config) throws IOException {
@@ -33,9 +33,8 @@ public final class PreforkEpollEchoServer implements EchoServer {
         this.address = Posix.getsockname(listenFd);
         Children children = new Children(config);
         int workers = config.workersOr(Runtime.getRuntime().availableProcessors());
-        this.pool = new WorkerPool("prefork-epoll", workers, children,
-                index -> children.start("prefork-epoll", List.of()));
-        this.handedTo = new WorkerCounts("worker-", workers);
+        this.pool = new WorkerPool("prefork-epoll", workers, children, "prefork-epoll", List.of(), child -> { });
+        this.accepts = new AcceptPolicy(pool.stats());
     }
 
     @Override
@@ -45,14 +44,14 @@ public final class PreforkEpollEchoServer implements EchoServer {
             for (int next = 0; ; next = (next + 1) % pool.size()) {
                 // Blocks in accept(2). Accepted non-blocking: the flag lives on the open socket, which
                 // the worker's epoll loop needs that way.
-                int client = Children.accept(listenFd, Posix.SOCK_NONBLOCK, () -> closing);
+                int client = Children.accept(listenFd, Posix.SOCK_NONBLOCK, () -> closing, accepts);
                 if (client < 0) {
                     return;
                 }
                 // Round-robin; a worker being replaced is skipped, so a crash delays nobody.
                 for (int tries = 0; tries < pool.size(); tries++, next = (next + 1) % pool.size()) {
                     if (pool.sendFd(next, client)) {
-                        handedTo.served(next);
+                        pool.stats().served().served(next);
                         break;
                     }
                 }
@@ -61,6 +60,7 @@ public final class PreforkEpollEchoServer implements EchoServer {
         } finally {
             pool.stop();
             Posix.close(listenFd);
+            accepts.close();
         }
     }
 
@@ -75,9 +75,10 @@ public final class PreforkEpollEchoServer implements EchoServer {
         Posix.shutdown(listenFd, Posix.SHUT_RDWR);
     }
 
+    /** Clients handed to each worker, and those turned away: by the parent at accept, or by a worker at its limit. */
     @Override
-    public Map<String, Long> servedPerWorker() {
-        return handedTo.toMap();
+    public Stats stats() {
+        return pool.stats();
     }
 
     public static final class Provider extends RungProvider {

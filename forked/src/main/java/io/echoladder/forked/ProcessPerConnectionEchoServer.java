@@ -1,10 +1,12 @@
 package io.echoladder.forked;
 
+import io.echoladder.common.AcceptPolicy;
 import io.echoladder.common.EchoServer;
 import io.echoladder.common.Listeners;
 import io.echoladder.common.RungProvider;
 import io.echoladder.common.ServerConfig;
 import io.echoladder.common.Setting;
+import io.echoladder.common.Stats;
 import io.echoladder.common.linux.EPoll;
 import io.echoladder.common.linux.Native;
 import io.echoladder.common.linux.Posix;
@@ -20,6 +22,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * A process per connection: the parent accepts, starts a child JVM for that client, passes it the
@@ -42,8 +45,9 @@ public final class ProcessPerConnectionEchoServer implements EchoServer {
     private final int maxConnections;
     private final Children children;
     private final AtomicInteger live = new AtomicInteger();
-    private final AtomicLong served = new AtomicLong();
-    private final AtomicLong failed = new AtomicLong();
+    private final Stats stats = new Stats("parent", 1);
+    private final LongAdder failed = stats.counter(Stats.FAILED);
+    private final AcceptPolicy accepts;
     private final MemorySegment peek = Arena.ofAuto().allocate(1);
     private final int resetWatch;
     private final Map<Long, Handover> starting = new ConcurrentHashMap<>();
@@ -55,7 +59,20 @@ public final class ProcessPerConnectionEchoServer implements EchoServer {
         this.address = Posix.getsockname(listenFd);
         this.maxConnections = config.maxConnections() > 0 ? config.maxConnections() : DEFAULT_MAX_CONNECTIONS;
         this.children = new Children(config);
-        this.resetWatch = EPoll.epoll_create1();
+        AcceptPolicy policy = null;
+        int watcher = -1;
+        try {
+            policy = new AcceptPolicy(stats);
+            watcher = EPoll.epoll_create1();
+        } catch (IOException | RuntimeException e) {
+            if (policy != null) {
+                policy.close();
+            }
+            Posix.close(listenFd);
+            throw e;
+        }
+        this.accepts = policy;
+        this.resetWatch = watcher;
         Thread.ofPlatform().daemon().name("reset-watch").start(this::watchResets);
     }
 
@@ -76,7 +93,7 @@ public final class ProcessPerConnectionEchoServer implements EchoServer {
         try {
             while (true) {
                 // Blocks in accept(2) until a client arrives, or close() stops the server.
-                int client = Children.accept(listenFd, 0, () -> closing);
+                int client = Children.accept(listenFd, 0, () -> closing, accepts);
                 if (client < 0) {
                     return;
                 }
@@ -88,16 +105,21 @@ public final class ProcessPerConnectionEchoServer implements EchoServer {
                     Posix.close(client); // it connected and left before we got to it: no JVM for nobody
                     continue;
                 }
-                live.incrementAndGet();
-                served.incrementAndGet();
                 Handover handover = new Handover(client, tokens.incrementAndGet());
-                watch(handover);
+                if (!watch(handover)) {
+                    failed.increment(); // no way to hear of its reset while a JVM starts: not taken
+                    Posix.close(client);
+                    continue;
+                }
+                live.incrementAndGet();
+                stats.served().served(0);
                 // Starting a JVM takes a few hundred ms: a thread per hand-over keeps accept going meanwhile.
                 Thread.ofPlatform().daemon().name("fork-" + client).start(() -> handOver(handover));
             }
         } finally {
             children.stopAll();
             Posix.close(listenFd);
+            accepts.close();
         }
     }
 
@@ -157,17 +179,19 @@ public final class ProcessPerConnectionEchoServer implements EchoServer {
             if (h.gone) {
                 return; // reset before this thread got going: no JVM at all
             }
-            Children.Child child = children.start("connection", List.of(), h::started);
+            // A child whose client could not be passed is ended and reaped inside start, before its slot
+            // is given back below: the cap bounds the JVMs alive.
+            Children.Child child = children.start("connection", List.of(), h::started,
+                    started -> UnixSockets.sendFd(started.control(), h.client, (byte) 'c'));
             // The child's end of the Unix socket reads EOF when we close ours: that is how it learns the
-            // parent died. So ours stays open for as long as the child lives.
+            // parent died. So ours stays open for as long as the child lives, and its slot with it.
             child.process().onExit().thenRun(() -> {
                 Posix.close(child.control());
                 h.releaseSlot();
             });
-            UnixSockets.sendFd(child.control(), h.client, (byte) 'c');
         } catch (IOException e) {
             if (!h.gone) {
-                failed.incrementAndGet(); // a child killed because its client reset is no failure
+                failed.increment(); // a child killed because its client reset is no failure
             }
             h.releaseSlot();
         } finally {
@@ -182,13 +206,14 @@ public final class ProcessPerConnectionEchoServer implements EchoServer {
      * a half-close alone (EPOLLRDHUP) still deserves its echo. The token, not the fd, names it: once the
      * hand-over closes its fd, the number may belong to the next client before a late event is read.
      */
-    private void watch(Handover h) throws IOException {
+    private boolean watch(Handover h) {
         starting.put(h.token, h);
         synchronized (h) {
-            int rc = EPoll.epoll_ctl(resetWatch, EPoll.EPOLL_CTL_ADD, h.client, 0, h.token, oneEvent());
-            if (rc < 0) {
-                throw Native.exception("epoll_ctl", -rc);
+            if (EPoll.epoll_ctl(resetWatch, EPoll.EPOLL_CTL_ADD, h.client, 0, h.token, oneEvent()) < 0) {
+                starting.remove(h.token, h);
+                return false;
             }
+            return true;
         }
     }
 
@@ -236,8 +261,8 @@ public final class ProcessPerConnectionEchoServer implements EchoServer {
     }
 
     @Override
-    public Map<String, Long> servedPerWorker() {
-        return Map.of("parent", served.get());
+    public Stats stats() {
+        return stats;
     }
 
     public static final class Provider extends RungProvider {

@@ -5,6 +5,7 @@ import io.echoladder.common.Listeners;
 import io.echoladder.common.RungProvider;
 import io.echoladder.common.ServerConfig;
 import io.echoladder.common.Setting;
+import io.echoladder.common.Stats;
 import io.echoladder.common.linux.Native;
 import io.echoladder.common.linux.Posix;
 import io.echoladder.common.linux.UnixSockets;
@@ -13,7 +14,6 @@ import java.lang.foreign.Arena;
 import java.net.InetSocketAddress;
 import java.util.EnumSet;
 import java.util.List;
-import java.util.Map;
 
 /**
  * SO_REUSEPORT workers: {@code --workers N} child JVMs each bind a listener of their own on the same port,
@@ -33,12 +33,10 @@ public final class ReusePortEchoServer implements EchoServer {
             Children children = new Children(config);
             List<String> where = List.of(config.host(), Integer.toString(address.getPort()));
             this.pool = new WorkerPool("reuseport", config.workersOr(Runtime.getRuntime().availableProcessors()),
-                    children, index -> {
-                        Children.Child child = children.start("reuseport", where);
+                    children, "reuseport", where, child -> {
                         if (UnixSockets.readByte(child.control(), Arena.ofAuto().allocate(1)) != Worker.READY) {
-                            throw new IOException("reuseport worker " + index + " did not bind");
+                            throw new IOException("reuseport worker (pid " + child.process().pid() + ") did not bind");
                         }
-                        return child;
                     });
             pool.start();
         } finally {
@@ -95,8 +93,8 @@ public final class ReusePortEchoServer implements EchoServer {
     }
 
     @Override
-    public Map<String, Long> servedPerWorker() {
-        return pool.accepted().toMap();
+    public Stats stats() {
+        return pool.stats();
     }
 
     public static final class Provider extends RungProvider {

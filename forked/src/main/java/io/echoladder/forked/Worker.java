@@ -1,6 +1,8 @@
 package io.echoladder.forked;
 
+import io.echoladder.common.AcceptPolicy;
 import io.echoladder.common.ServerConfig;
+import io.echoladder.common.Stats;
 import io.echoladder.common.Work;
 import io.echoladder.common.linux.Posix;
 import io.echoladder.common.linux.Syscall;
@@ -30,6 +32,8 @@ public final class Worker {
 
     static final byte READY = 'r';
     static final byte ACCEPTED = 'a';
+    /** Told the parent for each client turned away at this worker's descriptor limit. */
+    static final byte TURNED_AWAY = 't';
     private static final int BUFFER_SIZE = 64 * 1024;
 
     private Worker() {
@@ -52,6 +56,9 @@ public final class Worker {
         switch (args[0]) {
             case "connection" -> {
                 int client = UnixSockets.receiveFd(parent);
+                if (client == UnixSockets.TRUNCATED) {
+                    throw new IOException("no descriptor left to receive the client into");
+                }
                 exitWhenParentIsGone(parent);
                 if (client >= 0) {
                     echo(client, buffer, work);
@@ -60,6 +67,9 @@ public final class Worker {
             }
             case "prefork" -> {
                 int listener = UnixSockets.receiveFd(parent);
+                if (listener == UnixSockets.TRUNCATED) {
+                    throw new IOException("no descriptor left to receive the listener into");
+                }
                 exitWhenParentIsGone(parent);
                 if (listener >= 0) {
                     serve(listener, parent, buffer, work);
@@ -68,7 +78,7 @@ public final class Worker {
             case "prefork-epoll" -> {
                 // An epoll loop fed by the parent: each client arrives as a descriptor on our Unix socket.
                 // EOF there (the parent is gone) ends the loop, so no watcher thread is needed.
-                io.echoladder.epoll.EpollEchoServer.fedBy(parent, work).serve();
+                io.echoladder.epoll.EpollEchoServer.fedBy(parent, work, () -> tell(parent, TURNED_AWAY)).serve();
             }
             case "reuseport" -> {
                 exitWhenParentIsGone(parent);
@@ -83,13 +93,29 @@ public final class Worker {
         }
     }
 
-    /** Accept and echo, one client at a time, for as long as the process lives. */
+    /**
+     * Accept and echo, one client at a time, for as long as the process lives. A failed accept goes to the
+     * policy every rung shares: at this worker's descriptor limit it turns the waiting client away (and
+     * tells the parent, who counts), or pauses; a broken listener ends the worker, and the parent starts
+     * another.
+     */
     private static void serve(int listener, int parent, MemorySegment buffer, Work work) throws IOException {
+        AcceptPolicy accepts = new AcceptPolicy(new Stats("worker", 1));
+        // Blocking listener: the turn-away asks poll first. Another worker may still take the client between
+        // the poll and our accept; we then wait in accept for the next one, on the spare's number.
+        AcceptPolicy.AcceptAndClose turnAway = AcceptPolicy.closingAcceptIfWaiting(listener);
         while (true) {
             // Blocks in accept(2) on a listener other workers block on too; the kernel wakes one of them.
             int client = (int) Syscall.call(Syscall.SYS_accept4, listener, 0, 0, Posix.SOCK_CLOEXEC);
             if (client < 0) {
-                continue; // the client left before we took it
+                long before = accepts.turnedAway();
+                if (accepts.failed(-client, turnAway) == AcceptPolicy.Next.PAUSE) {
+                    Children.pause(accepts);
+                }
+                if (accepts.turnedAway() > before) {
+                    UnixSockets.writeByte(parent, TURNED_AWAY);
+                }
+                continue;
             }
             UnixSockets.writeByte(parent, ACCEPTED);
             echo(client, buffer, work);
@@ -116,6 +142,15 @@ public final class Worker {
                 }
                 written += w;
             }
+        }
+    }
+
+    /** One byte to the parent; if it is gone, this worker is about to exit anyway. */
+    private static void tell(int parent, byte what) {
+        try {
+            UnixSockets.writeByte(parent, what);
+        } catch (IOException e) {
+            // the parent's end is closed: the loop reads EOF next and stops
         }
     }
 

@@ -1,40 +1,40 @@
 package io.echoladder.forked;
 
-import io.echoladder.common.WorkerCounts;
+import io.echoladder.common.Stats;
 import io.echoladder.common.linux.Posix;
 import io.echoladder.common.linux.UnixSockets;
 import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 
 /**
- * N long-lived worker processes, each watched by a parent thread that counts its accepts (one byte per
- * accept on the worker's Unix socket) and, when the socket reads EOF because the worker died, says so
- * in one line and starts a replacement in the same slot. The other workers keep serving meanwhile: a
- * crash costs only the dead worker's connections.
+ * N long-lived worker processes, each watched by a parent thread that counts what it tells (one byte per
+ * accept, or per client turned away at its descriptor limit, on the worker's Unix socket) and, when the
+ * socket reads EOF because the worker died, says so in one line and starts a replacement in the same
+ * slot. The other workers keep serving meanwhile: a crash costs only the dead worker's connections.
  */
 final class WorkerPool {
 
-    /** Starts worker {@code index} and hands it what it needs; returns it connected. */
-    @FunctionalInterface
-    interface Starter {
-        Children.Child start(int index) throws IOException;
-    }
-
     private final String rung;
     private final Children children;
-    private final Starter starter;
-    private final WorkerCounts accepted;
+    private final String mode;
+    private final List<String> args;
+    private final Children.SetUp setUp;
+    private final Stats stats;
     private final AtomicReferenceArray<Children.Child> slots;
     private volatile boolean stopping;
     private final java.util.concurrent.CountDownLatch stopRequested = new java.util.concurrent.CountDownLatch(1);
 
-    WorkerPool(String rung, int workers, Children children, Starter starter) {
+    /** {@code workers} children started as {@code Worker MODE ... ARGS}, each then given {@code setUp}. */
+    WorkerPool(String rung, int workers, Children children, String mode, List<String> args, Children.SetUp setUp) {
         this.rung = rung;
         this.children = children;
-        this.starter = starter;
-        this.accepted = new WorkerCounts("worker-", workers);
+        this.mode = mode;
+        this.args = args;
+        this.setUp = setUp;
+        this.stats = new Stats("worker-", workers);
         this.slots = new AtomicReferenceArray<>(workers);
     }
 
@@ -45,15 +45,19 @@ final class WorkerPool {
     }
 
     private void spawn(int index) throws IOException {
-        Children.Child child = starter.start(index);
+        Children.Child child = children.start(mode, args, process -> { }, setUp);
         slots.set(index, child);
         Thread.ofPlatform().daemon().name("watch-worker-" + index).start(() -> watch(index, child));
     }
 
     private void watch(int index, Children.Child child) {
         MemorySegment one = Arena.ofAuto().allocate(1);
-        while (UnixSockets.readByte(child.control(), one) == Worker.ACCEPTED) {
-            accepted.served(index);
+        for (int told; (told = UnixSockets.readByte(child.control(), one)) >= 0; ) {
+            if (told == Worker.ACCEPTED) {
+                stats.served().served(index);
+            } else if (told == Worker.TURNED_AWAY) {
+                stats.counter(Stats.TURNED_AWAY).increment();
+            }
         }
         // EOF: the worker is gone (killed, crashed, or stopped by us). Its slot is emptied before its
         // socket is closed, under the child's lock, so a sender never writes to a reused fd number.
@@ -97,8 +101,9 @@ final class WorkerPool {
         }
     }
 
-    WorkerCounts accepted() {
-        return accepted;
+    /** What the workers told: accepts per worker, clients turned away at a worker's descriptor limit. */
+    Stats stats() {
+        return stats;
     }
 
     /** Blocks until {@link #requestStop()}: the workers do the serving, the parent only watches them. */

@@ -6,13 +6,12 @@ import io.echoladder.common.Listeners;
 import io.echoladder.common.RungProvider;
 import io.echoladder.common.ServerConfig;
 import io.echoladder.common.Setting;
-import io.echoladder.common.WorkerCounts;
+import io.echoladder.common.Stats;
 import java.io.IOException;
 import java.net.Socket;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.EnumSet;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 
@@ -29,15 +28,13 @@ public final class AcceptorPoolEchoServer extends SocketEchoServer {
     private static final int BUFFER_SIZE = 8 * 1024;
 
     private final int workers;
-    private final WorkerCounts served;
     /** As many waiting connections as workers: enough to keep every worker busy, no more. */
     private final BlockingQueue<Socket> handoff;
     private final List<Thread> threads = new CopyOnWriteArrayList<>();
 
     private AcceptorPoolEchoServer(ServerConfig config) throws IOException {
-        super(config);
+        super(config, new Stats("worker-", config.workersOr(ThreadPoolEchoServer.DEFAULT_WORKERS)));
         this.workers = config.workersOr(ThreadPoolEchoServer.DEFAULT_WORKERS);
-        this.served = new WorkerCounts("worker-", workers);
         this.handoff = new ArrayBlockingQueue<>(workers);
     }
 
@@ -70,7 +67,7 @@ public final class AcceptorPoolEchoServer extends SocketEchoServer {
         try {
             while (!closing) {
                 Socket client = handoff.take(); // blocks until the acceptor hands over a connection
-                served.served(worker);
+                stats.served().served(worker);
                 IterativeEchoServer.handle(client, connections, buffer);
             }
         } catch (InterruptedException e) {
@@ -82,11 +79,6 @@ public final class AcceptorPoolEchoServer extends SocketEchoServer {
     public void close() {
         super.close();
         threads.forEach(Thread::interrupt); // the acceptor may wait on a full queue, workers on an empty one
-    }
-
-    @Override
-    public Map<String, Long> servedPerWorker() {
-        return served.toMap();
     }
 
     /** The ladder entry for this rung. */

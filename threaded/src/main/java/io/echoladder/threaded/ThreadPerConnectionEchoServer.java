@@ -7,11 +7,10 @@ import io.echoladder.common.Listeners;
 import io.echoladder.common.RungProvider;
 import io.echoladder.common.ServerConfig;
 import io.echoladder.common.Setting;
+import io.echoladder.common.Stats;
 import java.io.IOException;
 import java.net.Socket;
 import java.util.EnumSet;
-import java.util.Map;
-import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Thread per connection: the accept loop starts a platform thread for each client, and that thread runs
@@ -26,10 +25,9 @@ public final class ThreadPerConnectionEchoServer extends SocketEchoServer {
 
     private final int maxConnections;
     private final Thread.Builder threads;
-    private final AtomicLong served = new AtomicLong();
 
     ThreadPerConnectionEchoServer(ServerConfig config, Thread.Builder threads) throws IOException {
-        super(config);
+        super(config, new Stats("acceptor", 1));
         this.maxConnections = config.maxConnections();
         this.threads = threads;
     }
@@ -47,16 +45,11 @@ public final class ThreadPerConnectionEchoServer extends SocketEchoServer {
                 Listeners.closeQuietly(client);
                 continue;
             }
-            served.incrementAndGet();
+            stats.served().served(0);
             // Tracked here, before the thread starts, so the cap above counts it without a race.
             Connections.Tracked tracked = connections.track(client);
             threads.start(() -> IterativeEchoServer.handle(client, tracked, connections, new byte[BUFFER_SIZE]));
         }
-    }
-
-    @Override
-    public Map<String, Long> servedPerWorker() {
-        return Map.of("acceptor", served.get());
     }
 
     /** The ladder entry for this rung. */

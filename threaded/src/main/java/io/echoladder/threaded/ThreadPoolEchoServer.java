@@ -5,13 +5,12 @@ import io.echoladder.common.SocketEchoServer;
 import io.echoladder.common.RungProvider;
 import io.echoladder.common.ServerConfig;
 import io.echoladder.common.Setting;
-import io.echoladder.common.WorkerCounts;
+import io.echoladder.common.Stats;
 import java.io.IOException;
 import java.net.Socket;
 import java.util.ArrayList;
 import java.util.EnumSet;
 import java.util.List;
-import java.util.Map;
 
 /**
  * The pre-threaded server: {@code --workers N} threads are started up front and each one blocks in
@@ -25,13 +24,11 @@ public final class ThreadPoolEchoServer extends SocketEchoServer {
     private static final int BUFFER_SIZE = 8 * 1024;
 
     private final int workers;
-    private final WorkerCounts served;
     private volatile IOException broken;
 
     private ThreadPoolEchoServer(ServerConfig config) throws IOException {
-        super(config);
+        super(config, new Stats("worker-", config.workersOr(DEFAULT_WORKERS)));
         this.workers = config.workersOr(DEFAULT_WORKERS);
-        this.served = new WorkerCounts("worker-", workers);
     }
 
     @Override
@@ -44,7 +41,9 @@ public final class ThreadPoolEchoServer extends SocketEchoServer {
         for (Thread thread : threads) {
             thread.join();
         }
-        if (broken != null && !closing) {
+        // Set only by a worker whose accept failed while nobody was stopping the server (accept returns
+        // null once closing): the close() it called to stop the others must not hide it.
+        if (broken != null) {
             throw broken;
         }
     }
@@ -67,14 +66,9 @@ public final class ThreadPoolEchoServer extends SocketEchoServer {
             if (client == null) {
                 return;
             }
-            served.served(worker);
+            stats.served().served(worker);
             IterativeEchoServer.handle(client, connections, buffer);
         }
-    }
-
-    @Override
-    public Map<String, Long> servedPerWorker() {
-        return served.toMap();
     }
 
     /** The ladder entry for this rung. */

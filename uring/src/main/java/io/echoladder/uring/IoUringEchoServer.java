@@ -16,11 +16,13 @@ import static io.echoladder.common.linux.IoUring.IORING_RECV_MULTISHOT;
 import static io.echoladder.common.linux.IoUring.IOSQE_BUFFER_SELECT;
 import static io.echoladder.common.linux.IoUring.IOSQE_FIXED_FILE;
 
+import io.echoladder.common.AcceptPolicy;
 import io.echoladder.common.EchoServer;
 import io.echoladder.common.LadderException;
 import io.echoladder.common.RungProvider;
 import io.echoladder.common.ServerConfig;
 import io.echoladder.common.Setting;
+import io.echoladder.common.Stats;
 import io.echoladder.common.WakeableListener;
 import io.echoladder.common.Work;
 import io.echoladder.common.linux.IoUring;
@@ -34,7 +36,7 @@ import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.EnumSet;
-import java.util.Map;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * io_uring: one thread, one ring; instead of asking the kernel which sockets are ready and then reading
@@ -66,6 +68,7 @@ public final class IoUringEchoServer implements EchoServer {
     private static final int WAKE = 4;
     private static final int TICK = 5;
     private static final int CANCEL = 6;
+    private static final int RESUME = 7;
 
     private final Ring ring;
     private final ProvidedBuffers buffers;
@@ -78,14 +81,19 @@ public final class IoUringEchoServer implements EchoServer {
     private final Arena arena = Arena.ofShared();
     private final MemorySegment wakeBuffer = arena.allocate(ValueLayout.JAVA_LONG);
     private final MemorySegment tick = arena.allocate(IoUring.KERNEL_TIMESPEC);
+    private final MemorySegment pauseTime = arena.allocate(IoUring.KERNEL_TIMESPEC);
     private final Ring.Completion onCompletion = this::complete;
+    /** Connections whose receive found no free buffer (ENOBUFS), in the order they asked. */
     private final ArrayDeque<Connection> starved = new ArrayDeque<>();
+    private final Stats stats = new Stats("ring", 1);
+    private final LongAdder failed = stats.counter(Stats.FAILED);
+    private final AcceptPolicy accepts;
+    private final AcceptPolicy.AcceptAndClose turnAway;
     private Connection[] connections = new Connection[1024];
     private boolean running = true;
+    private boolean acceptPaused;
     private int live;
     private long now;          // System.nanoTime() once per turn of the loop, not per completion
-    private volatile long served;
-    private long failed;
 
     /** What the loop knows about one client. */
     private static final class Connection {
@@ -97,6 +105,7 @@ public final class IoUringEchoServer implements EchoServer {
         boolean cancelling; // ... and asked to stop (back-pressure)
         boolean eof;
         boolean closing;
+        boolean starved;    // in the starved queue: waits for a free buffer to receive again
         long lastActive;
 
         Connection(int fd, byte fixed, long now) {
@@ -132,6 +141,21 @@ public final class IoUringEchoServer implements EchoServer {
             throw e;
         }
         this.listenFd = listener.listenFd;
+        AcceptPolicy policy = null;
+        try {
+            policy = new AcceptPolicy(stats);
+            // The listener is blocking (see above): the turn-away accepts only when poll says a client waits.
+            this.turnAway = AcceptPolicy.closingAcceptIfWaiting(listenFd);
+        } catch (IOException | RuntimeException e) {
+            if (policy != null) {
+                policy.close();
+            }
+            listener.close();
+            ring.close();
+            arena.close();
+            throw e;
+        }
+        this.accepts = policy;
         long tickNanos = Math.clamp(idleNanos / 4, 10_000_000L, 1_000_000_000L);
         tick.set(ValueLayout.JAVA_LONG, 0, tickNanos / 1_000_000_000L);
         tick.set(ValueLayout.JAVA_LONG, 8, tickNanos % 1_000_000_000L);
@@ -156,8 +180,22 @@ public final class IoUringEchoServer implements EchoServer {
                 now = System.nanoTime();
                 ring.drain(onCompletion);
             }
+        } catch (RingFailure e) {
+            throw e.getCause(); // the ring itself failed (a submit, say): fatal, as a broken epoll fd is
         } finally {
             release();
+        }
+    }
+
+    /** An I/O error of the ring itself, out of a completion handler: ends {@link #serve()} with its cause. */
+    private static final class RingFailure extends RuntimeException {
+        RingFailure(IOException cause) {
+            super(cause);
+        }
+
+        @Override
+        public synchronized IOException getCause() {
+            return (IOException) super.getCause();
         }
     }
 
@@ -169,6 +207,7 @@ public final class IoUringEchoServer implements EchoServer {
             case SEND -> sent(connections[fd], res);
             case CANCEL -> cancelled(connections[fd], res);
             case TICK -> closeIdle();
+            case RESUME -> resumeAccepting();
             case WAKE -> running = false;
             default -> throw new IllegalStateException("user_data " + Long.toHexString(userData));
         }
@@ -183,35 +222,75 @@ public final class IoUringEchoServer implements EchoServer {
                 data(listenFd, ACCEPT));
     }
 
+    /**
+     * One multishot accept completion: a client, or an error. An error ends the multishot request (no
+     * IORING_CQE_F_MORE); out of descriptors, the policy turns the waiting client away first, and the
+     * request is armed again, which also takes the open-files limit afresh (the kernel reads it when the
+     * request is prepared, not at each accept). With no spare to turn a client away with, accepting
+     * pauses until a connection closes or the pause is over.
+     */
     private void accepted(int fd, int flags) {
         try {
-            if ((flags & IORING_CQE_F_MORE) == 0 && running) {
+            if (fd < 0 && running && accepts.failed(-fd, turnAway) == AcceptPolicy.Next.PAUSE) {
+                pauseAccepting();
+                return;
+            }
+            if ((flags & IORING_CQE_F_MORE) == 0 && running && !acceptPaused) {
                 acceptMany();
             }
-            if (fd < 0) {
-                failed++; // EMFILE and friends: that client stays in the backlog for the next accept
-                return;
-            }
-            if (maxConnections > 0 && live >= maxConnections) {
-                Posix.close(fd); // past the cap: the client reads EOF at once
-                return;
-            }
+        } catch (IOException e) {
+            throw new RingFailure(e); // the listener is broken: fatal
+        }
+        if (fd < 0) {
+            return;
+        }
+        if (maxConnections > 0 && live >= maxConnections) {
+            Posix.close(fd); // past the cap: the client reads EOF at once
+            return;
+        }
+        byte fixed = 0;
+        try {
             Posix.setsockopt(fd, Posix.IPPROTO_TCP, Posix.TCP_NODELAY, 1);
-            if (fd >= connections.length) {
-                connections = Arrays.copyOf(connections, Math.max(fd + 1, 2 * connections.length));
-            }
-            byte fixed = 0;
             if (fd < files) {
                 ring.setFile(fd, fd); // one system call per client, saved on each of its receives and sends
                 fixed = IOSQE_FIXED_FILE;
             }
-            Connection c = new Connection(fd, fixed, now);
-            connections[fd] = c;
-            live++;
-            served++;
-            receive(c);
         } catch (IOException e) {
-            throw new IllegalStateException(e); // the ring itself failed: fatal, as a broken epoll fd is
+            // That client only (it is already gone, or the kernel would not take it into the table).
+            failed.increment();
+            Posix.close(fd);
+            return;
+        }
+        if (fd >= connections.length) {
+            connections = Arrays.copyOf(connections, Math.max(fd + 1, 2 * connections.length));
+        }
+        Connection c = new Connection(fd, fixed, now);
+        connections[fd] = c;
+        live++;
+        stats.served().served(0);
+        receive(c);
+    }
+
+    /** No spare descriptor to turn clients away with: the accept stays unarmed until a timer or a close. */
+    private void pauseAccepting() throws IOException {
+        if (!acceptPaused) {
+            acceptPaused = true;
+            long nanos = accepts.pauseMillis() * 1_000_000;
+            pauseTime.set(ValueLayout.JAVA_LONG, 0, nanos / 1_000_000_000L);
+            pauseTime.set(ValueLayout.JAVA_LONG, 8, nanos % 1_000_000_000L);
+            ring.prepare(IORING_OP_TIMEOUT, (byte) 0, (short) 0, -1, 0, pauseTime.address(), 1, 0, data(0, RESUME));
+        }
+    }
+
+    /** A connection closed (a descriptor is free), or the pause is over: accept again. */
+    private void resumeAccepting() {
+        if (acceptPaused && running) {
+            acceptPaused = false;
+            try {
+                acceptMany();
+            } catch (IOException e) {
+                throw new RingFailure(e);
+            }
         }
     }
 
@@ -222,20 +301,28 @@ public final class IoUringEchoServer implements EchoServer {
      * receive would be submitted again for every message, and since it usually finds no data yet, the
      * kernel would arm and disarm a poll on the socket each time.
      */
-    private void receive(Connection c) throws IOException {
-        ring.prepareRecv(c.fd, ProvidedBuffers.GROUP, (byte) (IOSQE_BUFFER_SELECT | c.fixed), IORING_RECV_MULTISHOT,
-                data(c.fd, RECV));
+    private void receive(Connection c) {
+        try {
+            ring.prepareRecv(c.fd, ProvidedBuffers.GROUP, (byte) (IOSQE_BUFFER_SELECT | c.fixed),
+                    IORING_RECV_MULTISHOT, data(c.fd, RECV));
+        } catch (IOException e) {
+            throw new RingFailure(e);
+        }
         c.receiving = true;
         c.inflight++;
     }
 
     /** Back-pressure: asks the kernel to end the connection's armed receive (IORING_OP_ASYNC_CANCEL). */
-    private void pause(Connection c) throws IOException {
+    private void pause(Connection c) {
         if (c.receiving && !c.cancelling) {
             // Finds the request by its user_data. Never another client's: this connection's fd cannot be
             // reused before its receive has ended, and the cancel is ahead of any later request in the SQ.
-            ring.prepare(IORING_OP_ASYNC_CANCEL, (byte) 0, (short) 0, -1, 0, data(c.fd, RECV), 0, 0,
-                    data(c.fd, CANCEL));
+            try {
+                ring.prepare(IORING_OP_ASYNC_CANCEL, (byte) 0, (short) 0, -1, 0, data(c.fd, RECV), 0, 0,
+                        data(c.fd, CANCEL));
+            } catch (IOException e) {
+                throw new RingFailure(e);
+            }
             c.cancelling = true;
         }
     }
@@ -255,42 +342,48 @@ public final class IoUringEchoServer implements EchoServer {
         if ((flags & IORING_CQE_F_BUFFER) != 0) {
             c.out.add(flags >>> IORING_CQE_BUFFER_SHIFT, n); // ours until sent, then given back
         }
-        try {
-            if (c.closing) {
-                finishIfIdle(c);
-            } else if (n > 0) {
-                c.lastActive = now;
+        if (c.closing) {
+            finishIfIdle(c);
+        } else if (n > 0) {
+            c.lastActive = now;
+            try {
                 work.apply(buffers.bytes(flags >>> IORING_CQE_BUFFER_SHIFT, n)); // --work: the ring waits too
-                if (!c.out.sending) {
-                    send(c);
-                }
-                if (c.out.overCap()) {
-                    pause(c);
-                } else {
-                    receiveIfRoom(c); // if the multishot receive ended with these bytes, arm it again
-                }
-            } else if (n == 0) {
-                c.eof = true; // the client shut down its side: echo what is queued, then close
-                if (c.out.isEmpty()) {
-                    close(c);
-                }
-            } else if (n == -ENOBUFS) {
-                starved.add(c); // every buffer is queued for sending: receive again when one returns
-            } else if (n == -ECANCELED) {
-                receiveIfRoom(c); // paused for back-pressure; if the queue drained meanwhile, read again
-            } else {
-                fail(c); // a reset ends this client only
+            } catch (java.io.InterruptedIOException e) {
+                close(c); // the server is closing
+                return;
             }
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
+            if (!c.out.sending) {
+                send(c);
+            }
+            if (c.out.overCap()) {
+                pause(c);
+            } else {
+                receiveIfRoom(c); // if the multishot receive ended with these bytes, arm it again
+            }
+        } else if (n == 0) {
+            c.eof = true; // the client shut down its side: echo what is queued, then close
+            if (c.out.isEmpty()) {
+                close(c);
+            }
+        } else if (n == -ENOBUFS) {
+            c.starved = true; // every buffer is queued for sending: receive again when one returns
+            starved.add(c);
+        } else if (n == -ECANCELED) {
+            receiveIfRoom(c); // paused for back-pressure; if the queue drained meanwhile, read again
+        } else {
+            fail(c); // a reset ends this client only
         }
     }
 
     /** Sends the head of the queue: at most one send per connection, so the bytes stay in order. */
-    private void send(Connection c) throws IOException {
+    private void send(Connection c) {
         long address = buffers.address(c.out.headBuffer()) + c.out.headOffset();
-        ring.prepare(IORING_OP_SEND, c.fixed, (short) 0, c.fd, 0, address, c.out.headLength(), IoUring.sendFlags(),
-                data(c.fd, SEND));
+        try {
+            ring.prepare(IORING_OP_SEND, c.fixed, (short) 0, c.fd, 0, address, c.out.headLength(),
+                    IoUring.sendFlags(), data(c.fd, SEND));
+        } catch (IOException e) {
+            throw new RingFailure(e);
+        }
         c.out.sending = true;
         c.inflight++;
     }
@@ -298,31 +391,27 @@ public final class IoUringEchoServer implements EchoServer {
     private void sent(Connection c, int n) {
         c.inflight--;
         c.out.sending = false;
-        try {
-            if (n < 0) {
-                fail(c);
-                return;
-            }
-            c.lastActive = now;
-            int done = c.out.sent(n); // a short send leaves the rest at the head, sent next
-            if (done >= 0) {
-                giveBack(done);
-            }
-            if (c.closing) {
-                finishIfIdle(c);
-            } else if (!c.out.isEmpty()) {
-                send(c);
-            } else if (c.eof) {
-                close(c);
-            }
-            receiveIfRoom(c); // back under the cap: read again
-        } catch (IOException e) {
-            throw new IllegalStateException(e);
+        if (n < 0) {
+            fail(c);
+            return;
         }
+        c.lastActive = now;
+        int done = c.out.sent(n); // a short send leaves the rest at the head, sent next
+        if (done >= 0) {
+            giveBack(done);
+        }
+        if (c.closing) {
+            finishIfIdle(c);
+        } else if (!c.out.isEmpty()) {
+            send(c);
+        } else if (c.eof) {
+            close(c);
+        }
+        receiveIfRoom(c); // back under the cap: read again
     }
 
-    private void receiveIfRoom(Connection c) throws IOException {
-        if (!c.closing && !c.eof && !c.receiving && !c.out.overCap() && !starved.contains(c)) {
+    private void receiveIfRoom(Connection c) {
+        if (!c.closing && !c.eof && !c.receiving && !c.out.overCap() && !c.starved) {
             receive(c);
         }
     }
@@ -343,12 +432,12 @@ public final class IoUringEchoServer implements EchoServer {
                 armTick();
             }
         } catch (IOException e) {
-            throw new IllegalStateException(e);
+            throw new RingFailure(e);
         }
     }
 
     private void fail(Connection c) {
-        failed++;
+        failed.increment();
         close(c);
     }
 
@@ -360,7 +449,7 @@ public final class IoUringEchoServer implements EchoServer {
     private void close(Connection c) {
         if (!c.closing) {
             c.closing = true;
-            starved.remove(c);
+            c.starved = false; // left in the queue; giveBack skips it
             if (c.inflight > 0) {
                 Posix.shutdown(c.fd, Posix.SHUT_RDWR);
             }
@@ -380,11 +469,14 @@ public final class IoUringEchoServer implements EchoServer {
             try {
                 ring.setFile(c.fd, -1); // the table's reference: without this, close(2) would not close it
             } catch (IOException e) {
-                throw new IllegalStateException(e);
+                // The slot keeps the socket open past close(2): shut it down, so the client sees its end.
+                failed.increment();
+                Posix.shutdown(c.fd, Posix.SHUT_RDWR);
             }
         }
         Posix.close(c.fd);
         live--;
+        resumeAccepting(); // a descriptor is free again
     }
 
     /**
@@ -394,12 +486,18 @@ public final class IoUringEchoServer implements EchoServer {
      */
     private void giveBack(int bid) {
         buffers.release(bid);
-        Connection waiting = starved.poll();
-        if (waiting != null && !waiting.closing && running) {
-            try {
-                receive(waiting);
-            } catch (IOException e) {
-                throw new IllegalStateException(e);
+        // The first waiter that can take it. One over its own cap (it stopped reading its echo) is not
+        // it: its receive is armed again when its queue drains. Handing the buffer to it anyway, as this
+        // did, gave every returned buffer to the clients that never give one back, and a well-behaved
+        // client behind them in the queue never received again.
+        for (Connection waiting = starved.poll(); waiting != null && running; waiting = starved.poll()) {
+            if (!waiting.starved) {
+                continue; // closed while it waited
+            }
+            waiting.starved = false;
+            receiveIfRoom(waiting);
+            if (waiting.receiving) {
+                return;
             }
         }
     }
@@ -417,6 +515,7 @@ public final class IoUringEchoServer implements EchoServer {
             }
         }
         listener.close(); // after it, a late close() writes nothing
+        accepts.close();
         arena.close();
     }
 
@@ -432,8 +531,8 @@ public final class IoUringEchoServer implements EchoServer {
     }
 
     @Override
-    public Map<String, Long> servedPerWorker() {
-        return Map.of("ring", served);
+    public Stats stats() {
+        return stats;
     }
 
     public static final class Provider extends RungProvider {

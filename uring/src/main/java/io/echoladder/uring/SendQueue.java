@@ -10,6 +10,13 @@ final class SendQueue {
 
     /** Past this many unsent bytes the connection is not read until they drain: back-pressure. */
     static final int CAP = 256 * 1024;
+    /**
+     * Past this many queued buffers, too: each completion holds a whole provided buffer however few bytes
+     * it carries, so a client that sends small messages and never reads would otherwise hold up to CAP
+     * bytes' worth of buffers: 16 full 16 KiB buffers, but 256 of them in 1 KiB messages. At most seventeen
+     * each (sixteen, and the one that crossed the cap): about 60 such clients fill the pool of 1,024.
+     */
+    static final int MAX_BUFFERS = 16;
 
     private static final int[] NONE = new int[0];
 
@@ -28,7 +35,7 @@ final class SendQueue {
     }
 
     boolean overCap() {
-        return bytes > CAP;
+        return bytes > CAP || size > MAX_BUFFERS;
     }
 
     /** Queues {@code length} bytes received into buffer {@code buffer}. */

@@ -34,9 +34,10 @@ public final class Native {
      * their first argument. One per thread, allocated on first use, lives as long as the thread.
      */
     private static final ThreadLocal<MemorySegment> CAPTURE = ThreadLocal.withInitial(
-            // A few bytes per thread that ever calls libc, for the life of the process: global memory,
-            // so no cleaner thread has to start for it.
-            () -> java.lang.foreign.Arena.global().allocate(CAPTURE_LAYOUT));
+            // A few bytes per thread that ever calls libc, freed by the collector once the thread is gone
+            // (an automatic arena: the JVM's Common-Cleaner thread, running from start-up anyway, frees it).
+            // Not the global arena: a rung that starts a thread per client would leak a segment per client.
+            () -> java.lang.foreign.Arena.ofAuto().allocate(CAPTURE_LAYOUT));
 
     /** errno values this project acts on, as in {@code <errno.h>} (Linux, all architectures). */
     public static final int EPERM = 1;
@@ -45,13 +46,25 @@ public final class Native {
     public static final int EBADF = 9;
     public static final int EAGAIN = 11;
     public static final int EWOULDBLOCK = EAGAIN;
+    public static final int ENOMEM = 12;
     public static final int EINVAL = 22;
+    public static final int ENFILE = 23;
     public static final int EMFILE = 24;
     public static final int EPIPE = 32;
+    public static final int ENONET = 64;
+    public static final int EPROTO = 71;
+    public static final int ENOPROTOOPT = 92;
+    public static final int EOPNOTSUPP = 95;
     public static final int EADDRINUSE = 98;
+    public static final int ENETDOWN = 100;
+    public static final int ENETUNREACH = 101;
     public static final int ECONNABORTED = 103;
     public static final int ECONNRESET = 104;
+    public static final int ENOBUFS = 105;
     public static final int ENOTCONN = 107;
+    public static final int ETIMEDOUT = 110;
+    public static final int EHOSTDOWN = 112;
+    public static final int EHOSTUNREACH = 113;
 
     /**
      * Links {@code name} with errno captured. The handle's first parameter is the capture segment

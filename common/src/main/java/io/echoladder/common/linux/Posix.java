@@ -278,6 +278,29 @@ public final class Posix {
         }
     }
 
+    /**
+     * Lowers (or raises, up to its hard limit) the soft open-files limit of process {@code pid}, as
+     * {@code prlimit --pid PID --nofile=SOFT:} does ({@code prlimit64(pid, RLIMIT_NOFILE, &new, &old)}); for
+     * tests that run a server out of descriptors. Returns the soft limit it had.
+     */
+    public static long setOpenFilesLimit(long pid, long soft) throws IOException {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment old = arena.allocate(JAVA_LONG, 2);
+            long rc = Syscall.call(Syscall.SYS_prlimit64, pid, RLIMIT_NOFILE, 0, old.address());
+            if (rc < 0) {
+                throw Native.exception("prlimit64(" + pid + ", RLIMIT_NOFILE)", (int) -rc);
+            }
+            MemorySegment wanted = arena.allocate(JAVA_LONG, 2);
+            wanted.set(JAVA_LONG, 0, soft);
+            wanted.set(JAVA_LONG, 8, old.get(JAVA_LONG, 8)); // the hard limit stays
+            rc = Syscall.call(Syscall.SYS_prlimit64, pid, RLIMIT_NOFILE, wanted.address(), 0);
+            if (rc < 0) {
+                throw Native.exception("prlimit64(" + pid + ", RLIMIT_NOFILE, " + soft + ")", (int) -rc);
+            }
+            return old.get(JAVA_LONG, 0);
+        }
+    }
+
     /** {@code int eventfd(unsigned int initval, int flags);}: a counter fd that can wake an epoll loop. */
     public static int eventfd(int initial, int flags) throws IOException {
         MemorySegment errno = Native.capture();

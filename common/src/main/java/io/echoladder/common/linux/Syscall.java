@@ -42,6 +42,7 @@ public final class Syscall {
     public static final long SYS_mmap = X86_64 ? 9 : 222;
     public static final long SYS_munmap = X86_64 ? 11 : 215;
     public static final long SYS_prlimit64 = X86_64 ? 302 : 261;
+    public static final long SYS_openat = X86_64 ? 257 : 56;
     // io_uring's three calls have one number on every architecture (they came after the tables merged).
     public static final long SYS_io_uring_setup = 425;
     public static final long SYS_io_uring_enter = 426;

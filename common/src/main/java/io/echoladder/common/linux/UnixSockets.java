@@ -33,6 +33,18 @@ public final class UnixSockets {
 
     public static final int AF_UNIX = 1;
     public static final int SCM_RIGHTS = 1;
+    /** recvmsg flag: the received descriptors are close-on-exec, atomically (a child started meanwhile gets none). */
+    public static final int MSG_CMSG_CLOEXEC = 0x40000000;
+    /** Set in msg_flags when the ancillary data did not fit, e.g. no descriptor was left to install it in. */
+    public static final int MSG_CTRUNC = 0x8;
+
+    /** {@link #receiveFd}: the other side closed. */
+    public static final int EOF = -1;
+    /**
+     * {@link #receiveFd}: a message came but its descriptor did not (MSG_CTRUNC): at the open-files limit the
+     * kernel drops it, and with it the reference it carried.
+     */
+    public static final int TRUNCATED = -2;
 
     static final StructLayout SOCKADDR_UN = MemoryLayout.structLayout(
             ValueLayout.JAVA_SHORT.withName("sun_family"),
@@ -51,6 +63,8 @@ public final class UnixSockets {
             JAVA_LONG.withName("msg_controllen"),
             JAVA_INT.withName("msg_flags"),
             MemoryLayout.paddingLayout(4));
+
+    private static final long MSG_FLAGS = MSGHDR.byteOffset(MemoryLayout.PathElement.groupElement("msg_flags"));
 
     /** CMSG_SPACE(sizeof(int)): a 16-byte header, 4 bytes of fd, padded to 8. */
     static final long CMSG_SPACE_INT = 24;
@@ -117,7 +131,9 @@ public final class UnixSockets {
     /**
      * {@code recvmsg} one byte and the descriptor attached to it.
      *
-     * @return the received fd, or -1 at EOF (the other side closed)
+     * @return the received fd; {@link #EOF} when the other side closed; {@link #TRUNCATED} when the byte came
+     *         without its descriptor (MSG_CTRUNC in msg_flags: this process had no descriptor left to install
+     *         it in, so the kernel dropped it)
      */
     public static int receiveFd(int socket) throws IOException {
         try (Arena arena = Arena.ofConfined()) {
@@ -125,12 +141,15 @@ public final class UnixSockets {
             MemorySegment control = arena.allocate(CMSG_SPACE_INT, 8);
             msg.set(ADDRESS, MSGHDR.byteOffset(MemoryLayout.PathElement.groupElement("msg_control")), control);
             msg.set(JAVA_LONG, MSGHDR.byteOffset(MemoryLayout.PathElement.groupElement("msg_controllen")), CMSG_SPACE_INT);
-            long rc = Syscall.call(Syscall.SYS_recvmsg, socket, msg.address(), 0x40000000 /* MSG_CMSG_CLOEXEC */);
+            long rc = Syscall.call(Syscall.SYS_recvmsg, socket, msg.address(), MSG_CMSG_CLOEXEC);
             if (rc < 0) {
                 throw Native.exception("recvmsg", (int) -rc);
             }
             if (rc == 0) {
-                return -1;
+                return EOF;
+            }
+            if ((msg.get(JAVA_INT, MSG_FLAGS) & MSG_CTRUNC) != 0) {
+                return TRUNCATED;
             }
             if (control.get(JAVA_INT, 8) != Posix.SOL_SOCKET || control.get(JAVA_INT, 12) != SCM_RIGHTS) {
                 throw new IOException("recvmsg: no SCM_RIGHTS descriptor in the message");

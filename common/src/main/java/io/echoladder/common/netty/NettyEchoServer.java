@@ -1,15 +1,17 @@
 package io.echoladder.common.netty;
 
+import io.echoladder.common.AcceptPolicy;
 import io.echoladder.common.EchoServer;
 import io.echoladder.common.Listeners;
 import io.echoladder.common.ServerConfig;
+import io.echoladder.common.Stats;
 import io.echoladder.common.Work;
-import io.echoladder.common.WorkerCounts;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
@@ -20,6 +22,8 @@ import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.WriteBufferWaterMark;
+import io.netty.channel.unix.Errors;
+import io.netty.channel.unix.UnixChannel;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
@@ -63,7 +67,8 @@ public final class NettyEchoServer implements EchoServer {
     private final Channel listener;
     private final ChannelGroup clients = new DefaultChannelGroup(GlobalEventExecutor.INSTANCE);
     private final Map<EventLoop, Integer> loopIndex = new IdentityHashMap<>();
-    private final WorkerCounts served;
+    private final Stats stats;
+    private final AcceptPolicy accepts;
     private final AtomicInteger live = new AtomicInteger();
     private final int maxConnections;
     private final long idleNanos;
@@ -84,7 +89,9 @@ public final class NettyEchoServer implements EchoServer {
         this.idleNanos = config.idleTimeout().toNanos();
         this.work = config.work();
         this.offload = config.offload() > 0 ? new DefaultEventExecutorGroup(config.offload()) : null;
-        this.served = new WorkerCounts("loop-", workers);
+        this.stats = new Stats("loop-", workers);
+        this.accepts = new AcceptPolicy(stats);
+        loadWhatAnErrorPathNeeds();
         this.boss = new MultiThreadIoEventLoopGroup(1, transport.get());
         this.loops = new MultiThreadIoEventLoopGroup(workers, transport.get());
         int i = 0;
@@ -99,6 +106,7 @@ public final class NettyEchoServer implements EchoServer {
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
                 .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK, WATER_MARKS)
+                .handler(new AcceptErrors())
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel client) {
@@ -111,14 +119,76 @@ public final class NettyEchoServer implements EchoServer {
                 });
         try {
             this.listener = bootstrap.bind(Listeners.address(config)).syncUninterruptibly().channel();
+            this.turnAway = AcceptPolicy.closingAcceptIfWaiting(((UnixChannel) listener).fd().intValue());
         } catch (Exception e) {
             // Netty rethrows the bind's checked exception as it is: a BindException, or its own
             // native IOException saying EADDRINUSE.
+            accepts.close();
             shutdownLoops();
             if (e instanceof BindException || String.valueOf(e.getMessage()).contains("Address already in use")) {
                 throw Listeners.portTaken(config, new IOException("Address already in use"));
             }
             throw e instanceof IOException io ? io : new IOException(e);
+        }
+    }
+
+    private AcceptPolicy.AcceptAndClose turnAway;
+
+    /**
+     * At a descriptor limit, a JVM that loads a class or a data file lazily can die of it on any error
+     * path: Netty logs through java.util.logging here, whose formatter reads the time-zone database
+     * (lib/tzdb.dat) the first time it prints a date; that failed to open, and the event loop died with
+     * it. So the formatter runs once now, while a descriptor is still to be had.
+     */
+    private static void loadWhatAnErrorPathNeeds() {
+        new java.util.logging.SimpleFormatter().format(
+                new java.util.logging.LogRecord(java.util.logging.Level.WARNING, "loaded"));
+    }
+
+    /**
+     * On the listener's pipeline, ahead of Netty's acceptor: a failed accept goes to the ladder's policy
+     * (out of descriptors, turn the waiting client away) instead of to Netty's default, which logs each
+     * error and stops reading the listener for a second. When the policy says pause, the listener's read
+     * requests are held back here until the pause is over: turning auto-read off is not enough, since
+     * Netty has asked for the next read (at the end of the failed one) before the error reaches us, and
+     * at the limit accept fails at once whether a client waits or not.
+     */
+    private final class AcceptErrors extends ChannelDuplexHandler {
+        private boolean paused;
+        private boolean readWanted;
+
+        @Override
+        public void read(ChannelHandlerContext ctx) {
+            if (paused) {
+                readWanted = true; // asked for again when the pause is over
+                return;
+            }
+            ctx.read();
+        }
+
+        @Override
+        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            if (!(cause instanceof IOException io)) {
+                ctx.fireExceptionCaught(cause);
+                return;
+            }
+            int errno = io instanceof Errors.NativeIoException n ? Math.abs(n.expectedErr()) : AcceptPolicy.errno(io);
+            try {
+                if (accepts.failed(errno, turnAway) == AcceptPolicy.Next.PAUSE && !paused) {
+                    paused = true;
+                    ctx.executor().schedule(() -> resume(ctx), accepts.pauseMillis(), TimeUnit.MILLISECONDS);
+                }
+            } catch (IOException fatal) {
+                ctx.fireExceptionCaught(cause); // the listener is broken: Netty's default handling
+            }
+        }
+
+        private void resume(ChannelHandlerContext ctx) {
+            paused = false;
+            if (readWanted) {
+                readWanted = false;
+                ctx.read();
+            }
         }
     }
 
@@ -136,7 +206,7 @@ public final class NettyEchoServer implements EchoServer {
             }
             counted = true;
             live.incrementAndGet();
-            served.served(loopIndex.getOrDefault(ctx.channel().eventLoop(), 0));
+            stats.served().served(loopIndex.getOrDefault(ctx.channel().eventLoop(), 0));
             clients.add(ctx.channel());
             if (idleNanos > 0) {
                 long tick = Math.clamp(idleNanos / 4, TimeUnit.MILLISECONDS.toNanos(10), TimeUnit.SECONDS.toNanos(1));
@@ -192,6 +262,7 @@ public final class NettyEchoServer implements EchoServer {
 
         @Override
         public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+            stats.counter(Stats.FAILED).increment();
             ctx.close(); // a reset ends this client only
         }
     }
@@ -201,6 +272,7 @@ public final class NettyEchoServer implements EchoServer {
         listener.closeFuture().syncUninterruptibly();
         clients.close().awaitUninterruptibly();
         shutdownLoops();
+        accepts.close();
     }
 
     private void shutdownLoops() {
@@ -222,7 +294,7 @@ public final class NettyEchoServer implements EchoServer {
     }
 
     @Override
-    public Map<String, Long> servedPerWorker() {
-        return served.toMap();
+    public Stats stats() {
+        return stats;
     }
 }
