@@ -561,41 +561,25 @@ final class Bench {
                 Thread.sleep(20);
             }
             Thread.sleep(120); // the --stats line (every 100 ms) of the point just run
-            String served = delta("served per worker: ");
-            String events = delta("events per worker: ");
-            servedPerWorker = served == null ? null : events == null ? served : served + "; " + events;
+            servedPerWorker = pointStats();
         }
 
+        private ServerStats previous = ServerStats.NONE;
+
         /**
-         * The counts one point added: the server prints its running totals ({@code --stats}), so the
-         * point's own are the difference between the last line now and the last line before it.
+         * The counts one point added: the server prints its running totals as one JSON line each
+         * {@code --stats} interval, so the point's own are the last line now minus the last before it.
          */
-        private String delta(String prefix) {
-            List<String> lines = process.stdout().stream().filter(l -> l.startsWith(prefix)).toList();
+        private String pointStats() {
+            List<String> lines = process.stdout().stream()
+                    .filter(l -> l.startsWith(io.echoladder.common.Stats.JSON_PREFIX)).toList();
             if (lines.isEmpty()) {
                 return null;
             }
-            java.util.Map<String, Long> now = counts(lines.getLast().substring(prefix.length()));
-            java.util.Map<String, Long> before = previous.getOrDefault(prefix, java.util.Map.of());
-            previous.put(prefix, now);
-            java.util.Map<String, Long> delta = new java.util.LinkedHashMap<>();
-            now.forEach((worker, count) -> delta.put(worker, count - before.getOrDefault(worker, 0L)));
-            return prefix.strip() + " " + io.echoladder.common.ServeCommand.statsLine(delta)
-                    .substring("served per worker: ".length());
-        }
-
-        private final java.util.Map<String, java.util.Map<String, Long>> previous = new java.util.HashMap<>();
-
-        /** {@code worker-0=3 worker-1=4 (total 7)} as a map. */
-        private static java.util.Map<String, Long> counts(String text) {
-            java.util.Map<String, Long> counts = new java.util.LinkedHashMap<>();
-            for (String pair : text.replaceAll("\\(total \\d+\\)", "").trim().split("\\s+")) {
-                int eq = pair.indexOf('=');
-                if (eq > 0) {
-                    counts.put(pair.substring(0, eq), Long.parseLong(pair.substring(eq + 1)));
-                }
-            }
-            return counts;
+            ServerStats now = ServerStats.parse(lines.getLast());
+            ServerStats point = now.minus(previous);
+            previous = now;
+            return point.perWorkerWords();
         }
 
         /** The counts of the point just run, per worker, from the server's --stats lines. */
