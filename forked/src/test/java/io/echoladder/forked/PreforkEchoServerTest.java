@@ -20,4 +20,10 @@ class PreforkEchoServerTest extends RungConformanceSuite {
     protected EchoCases.UnderAHorde underAHorde(int horde) {
         return EchoCases.UnderAHorde.STARVES_OTHERS;
     }
+
+    /** Case 20: every worker (one per core) but one holds a client; the last accepts into the limit. */
+    @Override
+    protected int heldAtTheLimit() {
+        return Math.max(0, Runtime.getRuntime().availableProcessors() - 1);
+    }
 }

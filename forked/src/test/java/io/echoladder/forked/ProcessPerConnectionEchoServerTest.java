@@ -5,9 +5,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.echoladder.client.Payload;
 import io.echoladder.client.Proc;
 import io.echoladder.client.RungProcess;
+import io.echoladder.client.SyscallFault;
 import io.echoladder.client.conformance.EchoCases;
 import io.echoladder.client.conformance.EchoSession;
 import io.echoladder.client.conformance.RungConformanceSuite;
+import io.echoladder.common.Stats;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -121,6 +123,39 @@ class ProcessPerConnectionEchoServerTest extends RungConformanceSuite {
             } finally {
                 clients.forEach(EchoSession::close);
             }
+        }
+    }
+
+    /** Case 20: three clients, three JVMs, are held; ten would be ten JVMs for no more lesson. */
+    @Override
+    protected int heldAtTheLimit() {
+        return 3;
+    }
+
+    /**
+     * The parent watches each client for a reset while its JVM starts (an epoll set of its own). When
+     * that watch could not be set up, the error escaped serve() after the slot was taken and with the
+     * client's descriptor open: the whole server exited. Now that client is closed, counted, and the
+     * server lives on. The failure is real: a seccomp filter makes every EPOLL_CTL_ADD fail with ENOSPC
+     * (what the kernel says past fs.epoll.max_user_watches).
+     */
+    @Test
+    void aClientWhoseResetWatchCannotBeSetIsClosedAndTheServerLivesOn() throws Exception {
+        SyscallFault.Fault noWatch = new SyscallFault.Fault(SyscallFault.SYS_epoll_ctl, 28, new int[][] {{1, 1}});
+        List<String> command = SyscallFault.serveCommand(noWatch,
+                RungProcess.serveArguments(rung(), List.of("--no-startup-image", "--max-connections", "1")));
+        try (RungProcess server = RungProcess.startCommand(rung(), command)) {
+            EchoCases on = new EchoCases(server.address());
+            for (int i = 0; i < 2; i++) {
+                try (EchoSession client = on.connect("client " + i)) {
+                    client.send(new byte[] {(byte) i});
+                    assertThat(client.awaitClose(Duration.ofSeconds(10))).as("client %d; %s", i, server.diagnostics())
+                            .isNotNull();
+                }
+            }
+            assertThat(server.process().isAlive()).as(server.diagnostics()).isTrue();
+            assertThat(server.terminate(Duration.ofSeconds(5))).as(server.diagnostics()).isZero();
+            assertThat(exitStats(server).get("counted").get(Stats.FAILED).asLong()).isEqualTo(2);
         }
     }
 }

@@ -48,4 +48,10 @@ class ReusePortEchoServerTest extends RungConformanceSuite {
     protected EchoCases.UnderAHorde underAHorde(int horde) {
         return EchoCases.UnderAHorde.STARVES_OTHERS;
     }
+
+    /** Case 20: every worker (one per core) but one holds a client; the last accepts into the limit. */
+    @Override
+    protected int heldAtTheLimit() {
+        return Math.max(0, Runtime.getRuntime().availableProcessors() - 1);
+    }
 }

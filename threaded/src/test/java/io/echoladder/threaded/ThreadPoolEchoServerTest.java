@@ -20,4 +20,10 @@ class ThreadPoolEchoServerTest extends RungConformanceSuite {
     protected EchoCases.UnderAHorde underAHorde(int horde) {
         return EchoCases.UnderAHorde.STARVES_OTHERS;
     }
+
+    /** Case 20: half its {@code --workers} (8) hold clients; the others accept into the limit. */
+    @Override
+    protected int heldAtTheLimit() {
+        return 4;
+    }
 }

@@ -34,4 +34,16 @@ class SendQueueTest {
         assertThat(q.drain()).hasSize(buffers - 1).startsWith(1, 2, 3).endsWith(buffers - 1);
         assertThat(q.isEmpty()).isTrue();
     }
+
+    /** A client of small stalled messages holds a whole provided buffer per message: counted too. */
+    @Test
+    void smallMessagesReachTheCapByTheBuffersTheyHoldNotTheirBytes() {
+        SendQueue q = new SendQueue();
+        for (int i = 0; i < SendQueue.MAX_BUFFERS; i++) {
+            q.add(i, 100);
+        }
+        assertThat(q.overCap()).isFalse();
+        q.add(SendQueue.MAX_BUFFERS, 100);
+        assertThat(q.overCap()).as("%d buffers of 100 bytes", SendQueue.MAX_BUFFERS + 1).isTrue();
+    }
 }

@@ -7,7 +7,8 @@ import io.echoladder.client.Proc;
 import io.echoladder.client.RungProcess;
 import io.echoladder.common.Rung;
 import io.echoladder.common.Rungs;
-import io.echoladder.common.ServeCommand;
+import io.echoladder.common.Stats;
+import io.echoladder.common.linux.Posix;
 import io.echoladder.common.Setting;
 import java.io.IOException;
 import java.net.StandardSocketOptions;
@@ -528,6 +529,243 @@ public abstract class RungConformanceSuite {
         }
     }
 
+    /**
+     * How many clients case 20 holds while the server runs out of descriptors: they must go on echoing.
+     * By default 10 for a rung that serves clients concurrently and none for one that serves one at a time
+     * (a held client would keep it from ever calling accept). A pool holds fewer than its workers, so that
+     * one worker is left to accept into the limit.
+     */
+    protected int heldAtTheLimit() {
+        return servesConcurrently() ? 10 : 0;
+    }
+
+    /** The open-files limit case 20 starts the server's process tree with (soft and hard). */
+    private static final int DESCRIPTOR_CEILING = 256;
+
+    @Test
+    @Tag("hostile")
+    @Timeout(value = 180, unit = TimeUnit.SECONDS)
+    @DisplayName("20. out of descriptors: held clients echo, 50 more are turned away or wait, under 20% of a core, then service resumes")
+    void outOfDescriptors() throws Exception {
+        List<String> arguments = new ArrayList<>(hostileServeArguments());
+        // Started under a ceiling (ulimit -n), so a limit read once, when a request is prepared (io_uring's
+        // accept), is already low; lowered further below, to exactly what each process has open.
+        try (RungProcess fresh = RungProcess.start(rung(), withWork(arguments), DESCRIPTOR_CEILING)) {
+            EchoCases on = new EchoCases(fresh.address(), replyTimeout(), 20);
+            on.bulk(1 << 20); // warm-up: every class of the echo path is loaded before the limit bites
+            List<EchoSession> held = new ArrayList<>();
+            List<java.net.Socket> excess = new ArrayList<>();
+            try {
+                for (int i = 0; i < heldAtTheLimit(); i++) {
+                    EchoSession s = on.connect("held client " + i);
+                    held.add(s);
+                    byte[] m = Payload.random(Payload.seed(20, i, 0), 1000);
+                    s.send(m);
+                    s.expect(m);
+                }
+                Thread.sleep(300); // the server's own descriptors settle (children started, sockets closed)
+                List<ProcessHandle> tree = Proc.tree(fresh.pid());
+                long rootOpen = Proc.openFds(fresh.pid());
+                for (ProcessHandle p : tree) {
+                    // The limit bounds descriptor numbers, not their count. A thread blocked in accept has
+                    // already taken the next number (the kernel takes it before it waits), unseen in
+                    // /proc: the limit leaves room for that one, so that it can be used again once its
+                    // client has left, and nothing more.
+                    Posix.setOpenFilesLimit(p.pid(), Proc.highestFd(p.pid()) + 2);
+                }
+                // What it can still take: the few numbers free below its highest, where the limit is read
+                // at each accept; up to the ceiling, where it was read once (io_uring's armed accept). At
+                // least 50 more than that come.
+                int more = (int) Math.max(0, DESCRIPTOR_CEILING - rootOpen) + 50;
+                for (int i = 0; i < more; i++) {
+                    java.net.Socket s = new java.net.Socket();
+                    s.connect(fresh.address(), 5000);
+                    s.getOutputStream().write(i & 0x7f);
+                    excess.add(s);
+                }
+                Thread.sleep(1000); // the turn-aways, if any, are done by now
+                long cpuBefore = treeCpuNanos(fresh.pid());
+                Thread.sleep(2000);
+                long cpuMillis = (treeCpuNanos(fresh.pid()) - cpuBefore) / 1_000_000;
+                assertThat(fresh.process().isAlive()).as("%s at its descriptor limit; %s", rung(), fresh.diagnostics())
+                        .isTrue();
+                assertThat(cpuMillis).as("%s's CPU over 2 s while %d clients wait past its descriptor limit", rung(),
+                        more).isLessThan(400);
+                for (int i = 0; i < held.size(); i++) {
+                    byte[] m = Payload.random(Payload.seed(20, i, 1), 4096);
+                    held.get(i).send(m);
+                    held.get(i).expect(m);
+                }
+                int[] fates = new int[3]; // closed, echoed, waiting
+                List<java.net.Socket> waiting = new ArrayList<>();
+                for (int i = 0; i < excess.size(); i++) {
+                    switch (fate(excess.get(i), i & 0x7f)) {
+                        case 0 -> fates[0]++;
+                        case 1 -> fates[1]++;
+                        default -> {
+                            fates[2]++;
+                            waiting.add(excess.get(i));
+                        }
+                    }
+                }
+                say(String.format("at its descriptor limit: %d held clients echoed; of %d more, %d were closed, %d"
+                        + " echoed, %d waited; server CPU %d ms in 2 s", held.size(), more, fates[0], fates[1],
+                        fates[2], cpuMillis));
+                // The held clients leave: a waiting client must now be served (or told), none left silent.
+                held.forEach(EchoSession::close);
+                held.clear();
+                for (java.net.Socket s : excess) {
+                    if (!waiting.contains(s)) {
+                        s.close();
+                    }
+                }
+                for (java.net.Socket s : waiting) {
+                    s.setSoTimeout((int) Math.max(10_000, replyTimeout().toMillis()));
+                    int got;
+                    try {
+                        got = s.getInputStream().read();
+                    } catch (IOException e) {
+                        got = -1;
+                    }
+                    assertThat(got).as("a client that waited at the limit, once the held ones left: its echo or"
+                            + " EOF (-1)").isIn(-1, excess.indexOf(s) & 0x7f);
+                    s.close();
+                }
+                String after = awaitShortMessage(on, Duration.ofSeconds(10));
+                long turnedAway = 0;
+                assertThat(fresh.terminate(Duration.ofSeconds(5))).as("exit status; %s", fresh.diagnostics()).isZero();
+                turnedAway = exitStats(fresh).get("counted").get(Stats.TURNED_AWAY).asLong();
+                if (heldAtTheLimit() > 0) {
+                    // With clients held, the limit is reached: the first ones past it must be turned away.
+                    assertThat(turnedAway + fates[0]).as("clients %s turned away (counted) or closed", rung())
+                            .isPositive();
+                } else {
+                    // One client at a time needs one descriptor: past its own, the server never asks for more.
+                    say("holds one client at a time: the limit is never reached by clients");
+                }
+                say("after the held clients left: " + after + "; turned away (counted by the server): " + turnedAway);
+                recordHostile("out of descriptors", "passed: " + turnedAway + " turned away, " + fates[2]
+                        + " waited, CPU " + cpuMillis + " ms in 2 s");
+            } finally {
+                held.forEach(EchoSession::close);
+                for (java.net.Socket s : excess) {
+                    s.close();
+                }
+            }
+        }
+    }
+
+    @Test
+    @Tag("hostile")
+    @DisplayName("21. five clients write 32 MiB each and never read; another still echoes 1 MiB byte-exact")
+    void nonReadersBesideAnother() throws Exception {
+        try (RungProcess fresh = start(hostileServeArguments())) {
+            EchoCases on = new EchoCases(fresh.address(), replyTimeout(), 21);
+            on.bulk(1 << 20); // warm-up
+            List<SocketChannel> hogs = new ArrayList<>();
+            try {
+                long[] written = new long[5];
+                for (int i = 0; i < 5; i++) {
+                    SocketChannel hog = SocketChannel.open(fresh.address());
+                    hog.configureBlocking(false);
+                    hogs.add(hog);
+                }
+                // Round-robin until each has written 32 MiB or none has got a byte in for a second: the
+                // server has stopped reading them (back-pressure) and holds what it took.
+                ByteBuffer chunk = ByteBuffer.wrap(Payload.random(21, 64 * 1024));
+                long lastProgress = System.nanoTime();
+                while (System.nanoTime() - lastProgress < Duration.ofSeconds(1).toNanos()) {
+                    boolean moved = false;
+                    for (int i = 0; i < hogs.size(); i++) {
+                        if (written[i] < 32L << 20) {
+                            chunk.rewind();
+                            int n = hogs.get(i).write(chunk);
+                            written[i] += n;
+                            moved |= n > 0;
+                        }
+                    }
+                    if (moved) {
+                        lastProgress = System.nanoTime();
+                    } else {
+                        Thread.sleep(5);
+                    }
+                }
+                long mib = java.util.Arrays.stream(written).sum() >> 20;
+                String outcome;
+                if (underAHorde(5) == EchoCases.UnderAHorde.SERVES_OTHERS) {
+                    outcome = "another client: " + on.bulk(1 << 20);
+                } else {
+                    outcome = "the non-readers hold their workers: another client waits (declared)";
+                }
+                say("five non-readers wrote " + mib + " MiB in all and stalled; " + outcome);
+                for (SocketChannel hog : hogs) {
+                    hog.setOption(StandardSocketOptions.SO_LINGER, 0); // they leave with a reset
+                    hog.close();
+                }
+                hogs.clear();
+                say("after they left: " + on.bulk(1 << 20));
+                recordHostile("five non-readers", underAHorde(5) == EchoCases.UnderAHorde.SERVES_OTHERS
+                        ? "others served" : "others wait (declared)");
+            } finally {
+                for (SocketChannel hog : hogs) {
+                    hog.close();
+                }
+            }
+        }
+    }
+
+    /** The run's {@code --work}, added to {@code arguments} when it has one and they have none. */
+    private static List<String> withWork(List<String> arguments) {
+        List<String> all = new ArrayList<>(arguments);
+        if (!arguments.contains("--work")) {
+            all.addAll(workArguments());
+        }
+        return all;
+    }
+
+    /** 0 if the server closed the connection, 1 if it echoed {@code sent}, 2 if nothing came yet. */
+    private static int fate(java.net.Socket s, int sent) throws IOException {
+        s.setSoTimeout(1);
+        try {
+            int got = s.getInputStream().read();
+            if (got < 0) {
+                return 0;
+            }
+            assertThat(got).as("the byte a client past the limit got back").isEqualTo(sent);
+            return 1;
+        } catch (java.net.SocketTimeoutException e) {
+            return 2;
+        } catch (IOException e) {
+            return 0; // reset
+        }
+    }
+
+    /** A short message echoed, tried again for a while: a server that paused accepting starts again. */
+    private static String awaitShortMessage(EchoCases on, Duration within) throws Exception {
+        long deadline = System.nanoTime() + within.toNanos();
+        while (true) {
+            try {
+                return on.shortMessage();
+            } catch (CaseFailure e) {
+                if (System.nanoTime() > deadline) {
+                    throw e;
+                }
+                Thread.sleep(200);
+            }
+        }
+    }
+
+    private static long treeCpuNanos(long pid) {
+        return Proc.tree(pid).stream().mapToLong(p -> Math.max(0, Proc.cpuNanos(p.pid()))).sum();
+    }
+
+    /** The {@code "stats"} object of the last machine-readable stats line the server printed (on exit, say). */
+    public static tools.jackson.databind.JsonNode exitStats(RungProcess server) {
+        List<String> lines = server.stdout().stream().filter(l -> l.startsWith(Stats.JSON_PREFIX)).toList();
+        assertThat(lines).as("machine-readable stats lines of %s", server.rung()).isNotEmpty();
+        return new tools.jackson.databind.ObjectMapper().readTree(lines.getLast()).get("stats");
+    }
+
     @Test
     @DisplayName("18. --work cpu:50us: the contract's messages stay byte-exact (or the rung refuses --work)")
     void workBetweenReadAndWrite() throws Exception {
@@ -582,7 +820,7 @@ public abstract class RungConformanceSuite {
                         assertThat(end).as("stuck client %d: the watchdog ends --work %s after 200 ms; %s", i,
                                 work, watched.diagnostics()).isNotNull();
                     }
-                    String counted = ServeCommand.WORK_TIMEOUTS + i;
+                    String counted = Stats.WORK_TIMEOUTS_LINE + i;
                     assertThat(awaitLine(watched, counted, Duration.ofSeconds(10)))
                             .as("--stats counts stuck client %d (%s); last line: %s", i, work,
                                     watched.stdout().isEmpty() ? "none" : watched.stdout().getLast()).isTrue();
@@ -597,8 +835,10 @@ public abstract class RungConformanceSuite {
                 }
             }
             assertThat(watched.terminate(Duration.ofSeconds(5))).as("exit status; %s", watched.diagnostics()).isZero();
-            List<String> lines = watched.stdout();
-            assertThat(lines.getLast()).as("the last line on exit").isEqualTo(ServeCommand.WORK_TIMEOUTS + 2);
+            List<String> lines = watched.stdout().stream().filter(l -> l.startsWith(Stats.WORK_TIMEOUTS_LINE)).toList();
+            assertThat(lines.getLast()).as("the count printed on exit").isEqualTo(Stats.WORK_TIMEOUTS_LINE + 2);
+            assertThat(exitStats(watched).get("work_timeouts").asLong()).as("work_timeouts in the exit's JSON line")
+                    .isEqualTo(2);
             say("two clients stuck in --work " + work + " were closed by --work-timeout 200ms and counted"
                     + (idle != null ? "; an idle client stayed open" : "") + ": " + lines.getLast());
         }
