@@ -68,11 +68,32 @@ public final class RungProcess implements AutoCloseable {
 
     /** Starts {@code ./ladder serve RUNG --port 0 ARGS...} with this JVM's class path. */
     public static RungProcess start(String rung, List<String> args) throws IOException {
+        return start(rung, List.of(), args);
+    }
+
+    /**
+     * Starts {@code ./ladder serve RUNG --port 0 ARGS...} with this JVM's class path and {@code jvmFlags}
+     * after the ladder's own (what {@code soak} uses to touch the heap up front).
+     */
+    public static RungProcess start(String rung, List<String> jvmFlags, List<String> args) throws IOException {
         List<String> serve = new ArrayList<>(List.of(rung, "--host", "127.0.0.1", "--port", "0"));
         serve.addAll(args);
+        return startMain(rung, jvmFlags, SERVE_MAIN, serve);
+    }
+
+    /**
+     * Starts {@code MAIN ARGS...} as a server process like a rung (this JVM's java, the ladder's flags and
+     * {@code jvmFlags}, this class path); its first line on stdout must be {@code listening on HOST:PORT}.
+     * For servers that are not rungs, such as the tests' own.
+     */
+    public static RungProcess startMain(String name, List<String> jvmFlags, String mainClass, List<String> args)
+            throws IOException {
+        String rung = name;
         Path out = Files.createTempFile("rung-" + rung + "-", ".out");
         Path err = Files.createTempFile("rung-" + rung + "-", ".err");
-        Process process = new ProcessBuilder(serveCommand(serve)).redirectOutput(out.toFile())
+        List<String> command = new ArrayList<>(javaCommand(mainClass, args));
+        command.addAll(1 + JVM_FLAGS.size(), jvmFlags);
+        Process process = new ProcessBuilder(command).redirectOutput(out.toFile())
                 .redirectError(err.toFile())
                 .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile())).start();
         return new RungProcess(rung, process, out, err);

@@ -6,8 +6,11 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.util.Arrays;
+import java.util.Queue;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
  * An in-test echo server, correct or broken on purpose, for testing that the check and the load client
@@ -36,13 +39,16 @@ public final class FaultyEchoServer implements AutoCloseable {
         /** Resets the connection (SO_LINGER 0) once the fault offset is reached. */
         RESET,
         /** A correct echo, but one connection at a time, like the iterative rung: the others wait. */
-        ONE_AT_A_TIME
+        ONE_AT_A_TIME,
+        /** A correct echo that keeps a copy of every read it echoes, for good: a leak. */
+        KEEP
     }
 
     private final ServerSocket listener;
     private final Fault fault;
     private final long faultOffset;
     private final Set<Socket> open = ConcurrentHashMap.newKeySet();
+    private final Queue<byte[]> kept = new ConcurrentLinkedQueue<>();
 
     public FaultyEchoServer(Fault fault) throws IOException {
         this(fault, FAULT_OFFSET);
@@ -55,6 +61,17 @@ public final class FaultyEchoServer implements AutoCloseable {
         this.listener = new ServerSocket();
         listener.bind(new InetSocketAddress("127.0.0.1", 0), 1024);
         Thread.ofPlatform().daemon().name("faulty-acceptor").start(this::acceptLoop);
+    }
+
+    /**
+     * {@code FaultyEchoServer FAULT}: the server as a process of its own, for tests that judge a server's
+     * process (soak). Prints {@code listening on 127.0.0.1:PORT} and serves until it is killed.
+     */
+    public static void main(String[] args) throws Exception {
+        FaultyEchoServer server = new FaultyEchoServer(Fault.valueOf(args[0]));
+        System.out.println("listening on 127.0.0.1:" + server.port());
+        System.out.flush();
+        Thread.sleep(Long.MAX_VALUE);
     }
 
     public InetSocketAddress address() {
@@ -95,6 +112,7 @@ public final class FaultyEchoServer implements AutoCloseable {
                 int at = (int) Math.clamp(faultOffset - offset, Integer.MIN_VALUE, Integer.MAX_VALUE);
                 switch (fault) {
                     case NONE, ONE_AT_A_TIME -> { }
+                    case KEEP -> kept.add(Arrays.copyOf(buffer, n));
                     case FLIP -> {
                         if (crosses) {
                             buffer[at] ^= 1;

@@ -74,7 +74,7 @@ class CheckCommandTest {
                 case WITHHOLD, STALL -> "no reply for 1000 ms";
                 case CLOSE_EARLY -> "server closed the connection after echoing 10 of 22 bytes";
                 case RESET -> "Connection reset after 10 bytes echoed";
-                case NONE, ONE_AT_A_TIME -> throw new AssertionError();
+                case NONE, ONE_AT_A_TIME, KEEP -> throw new AssertionError();
             };
             assertThat(run.out()).contains(expected);
         }
