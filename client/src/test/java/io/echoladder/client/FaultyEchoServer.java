@@ -41,7 +41,13 @@ public final class FaultyEchoServer implements AutoCloseable {
         /** A correct echo, but one connection at a time, like the iterative rung: the others wait. */
         ONE_AT_A_TIME,
         /** A correct echo that keeps a copy of every read it echoes, for good: a leak. */
-        KEEP
+        KEEP,
+        /**
+         * A correct echo that reads each client's first bytes on its accept thread before handing the
+         * client to a thread of its own: concurrent for clients that have spoken, but one silent client
+         * stops the accept loop.
+         */
+        FIRST_READ_ON_ACCEPTOR
     }
 
     private final ServerSocket listener;
@@ -89,6 +95,10 @@ public final class FaultyEchoServer implements AutoCloseable {
                 open.add(socket);
                 if (fault == Fault.ONE_AT_A_TIME) {
                     serve(socket);
+                } else if (fault == Fault.FIRST_READ_ON_ACCEPTOR) {
+                    if (echoFirstRead(socket)) {
+                        Thread.ofVirtual().start(() -> serve(socket));
+                    }
                 } else {
                     Thread.ofVirtual().start(() -> serve(socket));
                 }
@@ -96,6 +106,27 @@ public final class FaultyEchoServer implements AutoCloseable {
         } catch (IOException e) {
             // closed
         }
+    }
+
+    /** Blocks until the client sends something, and echoes it; false if the client left first (then closed). */
+    private boolean echoFirstRead(Socket socket) {
+        try {
+            byte[] buffer = new byte[8192];
+            int n = socket.getInputStream().read(buffer);
+            if (n > 0) {
+                socket.getOutputStream().write(buffer, 0, n);
+                return true;
+            }
+        } catch (IOException e) {
+            // the client left
+        }
+        try {
+            socket.close();
+        } catch (IOException e) {
+            // nothing left to release
+        }
+        open.remove(socket);
+        return false;
     }
 
     private void serve(Socket socket) {
@@ -111,7 +142,7 @@ public final class FaultyEchoServer implements AutoCloseable {
                 boolean crosses = offset <= faultOffset && faultOffset < offset + n;
                 int at = (int) Math.clamp(faultOffset - offset, Integer.MIN_VALUE, Integer.MAX_VALUE);
                 switch (fault) {
-                    case NONE, ONE_AT_A_TIME -> { }
+                    case NONE, ONE_AT_A_TIME, FIRST_READ_ON_ACCEPTOR -> { }
                     case KEEP -> kept.add(Arrays.copyOf(buffer, n));
                     case FLIP -> {
                         if (crosses) {

@@ -20,7 +20,7 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "check", mixinStandardHelpOptions = true, sortOptions = false,
         description = {"Run the RFC 862 conformance cases against any TCP echo server.",
-                "Exit 0 only if every contract case (1-5) passes; 6-7 report how the server treats concurrent clients,",
+                "Exit 0 only if every contract case (1-5) passes; 6-7 report how the server treats concurrent and silent clients,",
                 "13, 14 and 17 what a horde of idle, dripping or bulk clients does to the others."})
 public final class CheckCommand implements Callable<Integer> {
 
@@ -93,8 +93,8 @@ public final class CheckCommand implements Callable<Integer> {
                 new Case(6, "concurrent clients", false, c ->
                         c.concurrency().words() + "; " + c.manyClients(100, 64 * 1024)),
                 new Case(7, "idle client", false, c -> switch (c.idleClient()) {
-                    case CONCURRENT -> "an idle client does not hold up others";
-                    case ONE_AT_A_TIME -> "an idle client holds the server: others wait until it leaves";
+                    case CONCURRENT -> "a client that never sends does not hold up others";
+                    case ONE_AT_A_TIME -> "a client that never sends holds the server: others wait until it leaves";
                 }),
                 // The hostile cases that need only an address, numbered as in the conformance suite.
                 new Case(13, "idle horde of 1,000", false, c ->

@@ -60,6 +60,21 @@ class CheckCommandTest {
         }
     }
 
+    /**
+     * A server that reads each client's first bytes on its accept loop serves clients that have spoken
+     * concurrently (case 6), but a client that never sends stops it (case 7): the two cases tell it apart.
+     */
+    @Test
+    void aSilentClientThatHoldsTheAcceptLoopIsToldFromOneThatHasSpoken() throws Exception {
+        try (FaultyEchoServer server = new FaultyEchoServer(Fault.FIRST_READ_ON_ACCEPTOR)) {
+            Run run = check("--port", Integer.toString(server.port()));
+            assertThat(run.status()).as(run.out()).isZero();
+            assertThat(run.out()).contains("INFO  6  concurrent clients           serves clients concurrently")
+                    .contains("INFO  7  idle client                  a client that never sends holds the server: "
+                            + "others wait until it leaves");
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(value = Fault.class, names = {"FLIP", "DROP", "WITHHOLD", "CLOSE_EARLY", "STALL", "RESET"})
     void failsNamingTheCaseAgainstABrokenServer(Fault fault) throws Exception {
@@ -74,7 +89,7 @@ class CheckCommandTest {
                 case WITHHOLD, STALL -> "no reply for 1000 ms";
                 case CLOSE_EARLY -> "server closed the connection after echoing 10 of 22 bytes";
                 case RESET -> "Connection reset after 10 bytes echoed";
-                case NONE, ONE_AT_A_TIME, KEEP -> throw new AssertionError();
+                case NONE, ONE_AT_A_TIME, KEEP, FIRST_READ_ON_ACCEPTOR -> throw new AssertionError();
             };
             assertThat(run.out()).contains(expected);
         }
