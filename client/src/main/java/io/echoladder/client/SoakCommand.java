@@ -36,9 +36,6 @@ import picocli.CommandLine.Parameters;
                 "of the window (a least-squares slope above 2 MiB per minute, and more than 4 MiB in all)."})
 public final class SoakCommand implements Callable<Integer> {
 
-    /** How often the server's process tree is sampled (RSS, threads, descriptors), unless --sample-every says. */
-    static final Duration SAMPLE_EVERY = Duration.ofSeconds(10);
-
     @Parameters(paramLabel = "RUNG", arity = "0..1", description = "Rung to start and soak (./ladder list); or give --port.")
     private String rung;
 
