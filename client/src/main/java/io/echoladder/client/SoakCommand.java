@@ -31,9 +31,12 @@ import picocli.CommandLine.Parameters;
  * second half, not the end against the start.
  */
 @Command(name = "soak", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Hold many connections for a long time, each echoing one verified message per interval, and judge.",
-                "Exit 1 on any lost, unanswered or wrong message, or if the server's RSS still grew over the second half",
-                "of the window (a least-squares slope above 2 MiB per minute, and more than 4 MiB in all)."})
+        description = {"Hold many connections for a long time, each echoing one verified message per",
+                "interval, and judge. Exit 1 on any lost, unanswered or wrong message, or if the",
+                "server's RSS still grew over the second half of the window (a least-squares",
+                "slope above 2 MiB per minute, and more than 4 MiB in all). A rung it starts runs",
+                "with its heap touched up front (-XX:+AlwaysPreTouch), so that growth is not the",
+                "heap filling out."})
 public final class SoakCommand implements Callable<Integer> {
 
     @Parameters(paramLabel = "RUNG", arity = "0..1", description = "Rung to start and soak (./ladder list); or give --port.")

@@ -26,10 +26,10 @@ import picocli.CommandLine.Option;
  * gets no reply, the cases after it are skipped and say why, so the check answers in one timeout.
  */
 @Command(name = "check", mixinStandardHelpOptions = true, sortOptions = false,
-        description = {"Run the RFC 862 conformance cases against any TCP echo server.",
-                "Exit 0 only if every contract case (1-5) passes; 6-7 report how the server treats concurrent",
-                "and silent clients. --hostile adds 13, 14 and 17: what a horde of idle, dripping or bulk clients",
-                "does to the others."})
+        description = {"Run the RFC 862 conformance cases against any TCP echo server, in seconds.",
+                "Exit 0 only if every contract case (1-5) passes; 6-7 report how the server",
+                "treats concurrent and silent clients. --hostile adds 13, 14 and 17: what a",
+                "horde of idle, dripping or bulk clients does to the others."})
 public final class CheckCommand implements Callable<Integer> {
 
     /** The contract: cases 1 to 5 (case 2 in two sizes), which decide the exit status. */
