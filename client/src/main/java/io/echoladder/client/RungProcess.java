@@ -97,6 +97,26 @@ public final class RungProcess implements AutoCloseable {
     }
 
     /**
+     * Starts {@code ./ladder serve RUNG --port 0 ARGS...} with this JVM's class path and {@code jvmFlags}
+     * after the ladder's own (what {@code soak} uses to touch the heap up front).
+     */
+    public static RungProcess start(String rung, List<String> jvmFlags, List<String> args) throws IOException {
+        return startMain(rung, jvmFlags, SERVE_MAIN, serveArguments(rung, args));
+    }
+
+    /**
+     * Starts {@code MAIN ARGS...} as a server process like a rung (this JVM's java, the ladder's flags and
+     * {@code jvmFlags}, this class path); its first line on stdout must be {@code listening on HOST:PORT}.
+     * For servers that are not rungs, such as the tests' own.
+     */
+    public static RungProcess startMain(String name, List<String> jvmFlags, String mainClass, List<String> args)
+            throws IOException {
+        List<String> command = new ArrayList<>(javaCommand(mainClass, args));
+        command.addAll(1 + JVM_FLAGS.size(), jvmFlags);
+        return startCommand(name, command);
+    }
+
+    /**
      * Starts {@code command}, a JVM that runs {@code serve} one way or another (a test's wrapper around it,
      * say), and waits for its {@code listening on} line.
      */

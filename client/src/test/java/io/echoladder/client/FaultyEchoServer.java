@@ -6,8 +6,11 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
+import java.util.Arrays;
+import java.util.Queue;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
  * An in-test echo server, correct or broken on purpose, for testing that the check and the load client
@@ -36,13 +39,22 @@ public final class FaultyEchoServer implements AutoCloseable {
         /** Resets the connection (SO_LINGER 0) once the fault offset is reached. */
         RESET,
         /** A correct echo, but one connection at a time, like the iterative rung: the others wait. */
-        ONE_AT_A_TIME
+        ONE_AT_A_TIME,
+        /** A correct echo that keeps a copy of every read it echoes, for good: a leak. */
+        KEEP,
+        /**
+         * A correct echo that reads each client's first bytes on its accept thread before handing the
+         * client to a thread of its own: concurrent for clients that have spoken, but one silent client
+         * stops the accept loop.
+         */
+        FIRST_READ_ON_ACCEPTOR
     }
 
     private final ServerSocket listener;
     private final Fault fault;
     private final long faultOffset;
     private final Set<Socket> open = ConcurrentHashMap.newKeySet();
+    private final Queue<byte[]> kept = new ConcurrentLinkedQueue<>();
 
     public FaultyEchoServer(Fault fault) throws IOException {
         this(fault, FAULT_OFFSET);
@@ -55,6 +67,17 @@ public final class FaultyEchoServer implements AutoCloseable {
         this.listener = new ServerSocket();
         listener.bind(new InetSocketAddress("127.0.0.1", 0), 1024);
         Thread.ofPlatform().daemon().name("faulty-acceptor").start(this::acceptLoop);
+    }
+
+    /**
+     * {@code FaultyEchoServer FAULT}: the server as a process of its own, for tests that judge a server's
+     * process (soak). Prints {@code listening on 127.0.0.1:PORT} and serves until it is killed.
+     */
+    public static void main(String[] args) throws Exception {
+        FaultyEchoServer server = new FaultyEchoServer(Fault.valueOf(args[0]));
+        System.out.println("listening on 127.0.0.1:" + server.port());
+        System.out.flush();
+        Thread.sleep(Long.MAX_VALUE);
     }
 
     public InetSocketAddress address() {
@@ -72,6 +95,10 @@ public final class FaultyEchoServer implements AutoCloseable {
                 open.add(socket);
                 if (fault == Fault.ONE_AT_A_TIME) {
                     serve(socket);
+                } else if (fault == Fault.FIRST_READ_ON_ACCEPTOR) {
+                    if (echoFirstRead(socket)) {
+                        Thread.ofVirtual().start(() -> serve(socket));
+                    }
                 } else {
                     Thread.ofVirtual().start(() -> serve(socket));
                 }
@@ -79,6 +106,27 @@ public final class FaultyEchoServer implements AutoCloseable {
         } catch (IOException e) {
             // closed
         }
+    }
+
+    /** Blocks until the client sends something, and echoes it; false if the client left first (then closed). */
+    private boolean echoFirstRead(Socket socket) {
+        try {
+            byte[] buffer = new byte[8192];
+            int n = socket.getInputStream().read(buffer);
+            if (n > 0) {
+                socket.getOutputStream().write(buffer, 0, n);
+                return true;
+            }
+        } catch (IOException e) {
+            // the client left
+        }
+        try {
+            socket.close();
+        } catch (IOException e) {
+            // nothing left to release
+        }
+        open.remove(socket);
+        return false;
     }
 
     private void serve(Socket socket) {
@@ -94,7 +142,8 @@ public final class FaultyEchoServer implements AutoCloseable {
                 boolean crosses = offset <= faultOffset && faultOffset < offset + n;
                 int at = (int) Math.clamp(faultOffset - offset, Integer.MIN_VALUE, Integer.MAX_VALUE);
                 switch (fault) {
-                    case NONE, ONE_AT_A_TIME -> { }
+                    case NONE, ONE_AT_A_TIME, FIRST_READ_ON_ACCEPTOR -> { }
+                    case KEEP -> kept.add(Arrays.copyOf(buffer, n));
                     case FLIP -> {
                         if (crosses) {
                             buffer[at] ^= 1;

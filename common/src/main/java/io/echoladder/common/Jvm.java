@@ -15,6 +15,18 @@ public final class Jvm {
      */
     public static final List<String> FLAGS = List.of("--enable-native-access=ALL-UNNAMED");
 
+    /**
+     * Touch every page of the heap when it is committed, not when it is first used: what {@code soak} starts
+     * a rung with, so that its RSS no longer grows as a young generation cycles through heap it had never
+     * written, and growth in RSS is memory newly taken.
+     */
+    public static final String PRE_TOUCH = "-XX:+AlwaysPreTouch";
+
+    /** Whether this JVM was started with {@link #PRE_TOUCH} (on its command line or in JAVA_TOOL_OPTIONS). */
+    public static boolean preTouched() {
+        return java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments().contains(PRE_TOUCH);
+    }
+
     /** The JDK running this JVM: what it starts runs on the same one. */
     public static String java() {
         return Path.of(System.getProperty("java.home"), "bin", "java").toString();

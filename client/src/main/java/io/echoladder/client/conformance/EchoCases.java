@@ -286,7 +286,24 @@ public record EchoCases(InetSocketAddress address, Duration timeout, long seed) 
      * One that is not must be answered once the first leaves, else the server is broken.
      */
     public Concurrency concurrency() throws CaseFailure {
-        return secondClientWhile("first client", "second client");
+        byte[] ping = {'p'};
+        try (EchoSession first = connect("first client")) {
+            first.send(ping);
+            first.expect(ping);
+            try (EchoSession second = connect("second client")) {
+                second.send(ping);
+                if (second.poll(servedPromptly()) == 'p') {
+                    return Concurrency.CONCURRENT;
+                }
+                first.close();
+                // The first client left: a one-at-a-time server must now take the second.
+                if (second.poll(timeout) != 'p') {
+                    throw new CaseFailure("second client was not answered within " + timeout.toMillis()
+                            + " ms even after the first client left");
+                }
+                return Concurrency.ONE_AT_A_TIME;
+            }
+        }
     }
 
     /** Case 6: {@code clients} clients at once, each echoing {@code size} random bytes, all byte-exact. */
@@ -328,26 +345,29 @@ public record EchoCases(InetSocketAddress address, Duration timeout, long seed) 
         return failures;
     }
 
-    /** Case 7: an idle client is connected (and was answered once); is another one served meanwhile? */
+    /**
+     * Case 7: a client connects and never sends a byte; is another one served meanwhile? Unlike case 6,
+     * whose first client has been answered, nothing says the server has even taken this one: a server
+     * that reads a client's first bytes before it turns to the next (on its accept loop, say) serves
+     * clients concurrently once they have spoken, and one silent client stops it. A server that serves
+     * one client at a time must serve the other once the silent one leaves; one that serves concurrently
+     * must still echo the silent client when it finally speaks.
+     */
     public Concurrency idleClient() throws CaseFailure {
-        return secondClientWhile("idle client", "active client");
-    }
-
-    private Concurrency secondClientWhile(String firstLabel, String secondLabel) throws CaseFailure {
         byte[] ping = {'p'};
-        try (EchoSession first = connect(firstLabel)) {
-            first.send(ping);
-            first.expect(ping);
-            try (EchoSession second = connect(secondLabel)) {
-                second.send(ping);
-                if (second.poll(servedPromptly()) == 'p') {
+        try (EchoSession idle = connect("idle client")) {
+            try (EchoSession active = connect("active client")) {
+                active.send(ping);
+                if (active.poll(servedPromptly()) == 'p') {
+                    idle.send(ping);
+                    idle.expect(ping);
                     return Concurrency.CONCURRENT;
                 }
-                first.close();
-                // The first client left: a one-at-a-time server must now take the second.
-                if (second.poll(timeout) != 'p') {
-                    throw new CaseFailure(secondLabel + " was not answered within " + timeout.toMillis()
-                            + " ms even after the " + firstLabel + " left");
+                idle.close();
+                // The silent client left: a one-at-a-time server must now take the other.
+                if (active.poll(timeout) != 'p') {
+                    throw new CaseFailure("active client was not answered within " + timeout.toMillis()
+                            + " ms even after the idle client, which never sent a byte, left");
                 }
                 return Concurrency.ONE_AT_A_TIME;
             }

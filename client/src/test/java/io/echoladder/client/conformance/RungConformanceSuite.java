@@ -206,12 +206,13 @@ public abstract class RungConformanceSuite {
     }
 
     @Test
-    @DisplayName("7. an idle client and service for others")
+    @DisplayName("7. a client that connects and never sends, and service for others")
     void idleClient() throws CaseFailure {
         EchoCases.Concurrency seen = cases.idleClient();
-        assertConcurrency(seen, "whether an idle client holds it up");
-        say(seen == EchoCases.Concurrency.CONCURRENT ? "an idle client does not hold up others"
-                : "an idle client holds the server: the next client waited until it left");
+        assertConcurrency(seen, "whether a client that never sends holds it up");
+        say(seen == EchoCases.Concurrency.CONCURRENT
+                ? "a client that never sent a byte did not hold up another, and was echoed when it spoke"
+                : "a client that never sent a byte held the server: the next client waited until it left");
     }
 
     @Test
