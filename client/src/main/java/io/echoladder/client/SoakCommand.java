@@ -1,9 +1,11 @@
 package io.echoladder.client;
 
 import io.echoladder.common.Cli;
+import io.echoladder.common.Interrupts;
 import io.echoladder.common.LadderException;
 import io.echoladder.common.Listeners;
 import io.echoladder.common.Rungs;
+import io.echoladder.common.Version;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
@@ -22,9 +24,19 @@ import picocli.CommandLine.Parameters;
  * verdict. Exit 1 if anything was lost, unanswered or wrong, or if the server's RSS grew by more than a
  * quarter between the start and the end of the measured window (a leak).
  */
-@Command(name = "soak", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "soak", mixinStandardHelpOptions = true, versionProvider = Version.Provider.class, sortOptions = false,
         description = {"Hold many connections for a long time, each echoing one verified message per interval, and judge.",
-                "Exit 1 on any lost, unanswered or wrong message, or if the server's RSS grew by more than 25%%."})
+                "Exit 1 on any lost, unanswered or wrong message, or if the server's RSS grew by more than 25%%.",
+                "Ctrl-C stops measuring and prints the verdict of what was measured so far, marked",
+                "'interrupted after N s', and exits 130; a second Ctrl-C quits at once."},
+        footerHeading = "%nExamples:%n",
+        footer = {"  1. Start the epoll rung and hold 10,000 connections on it for 10 minutes:",
+                "       ./ladder soak epoll",
+                "  2. 2,000 connections for 2 minutes, each sending 1 KiB every 500 ms:",
+                "       ./ladder soak poll -c 2k --duration 2m --interval 500ms --size 1KiB",
+                "  3. A server started apart (any will do), sampled too ($! is its PID):",
+                "       ./ladder serve epoll --port 7007 &",
+                "       ./ladder soak --port 7007 --pid $! --connections 1k --duration 1m"})
 public final class SoakCommand implements Callable<Integer> {
 
     /** How often the server's process tree is sampled (RSS, threads, descriptors). */
@@ -87,8 +99,8 @@ public final class SoakCommand implements Callable<Integer> {
         if (rung != null && pid != null) {
             throw LadderException.usage("--pid goes with --port; a rung started by soak is sampled anyway");
         }
-        if (rung != null && Rungs.find(rung).isEmpty()) {
-            throw LadderException.usage("unknown rung '" + rung + "' (./ladder list shows them)");
+        if (rung != null) {
+            Rungs.require(rung);
         }
         if (port != null && (port < 1 || port > 65535)) {
             throw LadderException.usage("--port must be 1 to 65535, not " + port);
@@ -126,13 +138,33 @@ public final class SoakCommand implements Callable<Integer> {
                 human(duration), serverPid == null ? " (server not sampled: give --pid)" : ", server pid " + serverPid);
         out.flush();
         LastLine clientProgress = new LastLine();
-        try (Sampler sampler = new Sampler(serverPid, clientProgress, err)) {
-            LoadReport report = LoadClient.run(spec, clientProgress.stream(), sampler);
+        LoadClient.Stop stop = new LoadClient.Stop();
+        long began = System.nanoTime();
+        try (Sampler sampler = new Sampler(serverPid, clientProgress, err);
+             Interrupts.Registration ctrlC = Interrupts.onInterrupt(stop::now)) {
+            LoadReport report = LoadClient.run(spec, clientProgress.stream(), sampler, stop);
             Verdict verdict = new Verdict(connections, report, sampler.atOpen, sampler.peak, sampler.atClose);
+            if (stop.requested()) {
+                out.println(interrupted((stop.at() - began) / 1e9, report.durationSeconds()));
+                if (report.durationSeconds() > 0) {
+                    out.print(verdict.text());
+                }
+                out.flush();
+                return Interrupts.EXIT_STATUS;
+            }
             out.print(verdict.text());
             out.flush();
             return verdict.failed() ? 1 : 0;
         }
+    }
+
+    /** The line before the verdict of a soak cut short by Ctrl-C. */
+    static String interrupted(double afterSeconds, double measuredSeconds) {
+        return measuredSeconds > 0
+                ? String.format(Locale.ROOT, "interrupted after %.1f s: the verdict covers the %.0f s measured before it",
+                        afterSeconds, measuredSeconds)
+                : String.format(Locale.ROOT, "interrupted after %.1f s, before the measured window opened (%s after the "
+                        + "last connect): nothing was judged", afterSeconds, human(SAMPLE_EVERY));
     }
 
     /** 10m, 1s, 250ms: a duration as it would be typed. */

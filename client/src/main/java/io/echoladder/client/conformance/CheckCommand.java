@@ -3,6 +3,7 @@ package io.echoladder.client.conformance;
 import io.echoladder.common.Cli;
 import io.echoladder.common.LadderException;
 import io.echoladder.common.Listeners;
+import io.echoladder.common.Version;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -18,10 +19,17 @@ import picocli.CommandLine.Option;
  * (slowloris) and 17 (fan-in): what a horde does to other clients. Trouble there is a WARN that does not
  * decide the exit status.
  */
-@Command(name = "check", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "check", mixinStandardHelpOptions = true, versionProvider = Version.Provider.class, sortOptions = false,
         description = {"Run the RFC 862 conformance cases against any TCP echo server.",
                 "Exit 0 only if every contract case (1-5) passes; 6-7 report how the server treats concurrent clients,",
-                "13, 14 and 17 what a horde of idle, dripping or bulk clients does to the others."})
+                "13, 14 and 17 what a horde of idle, dripping or bulk clients does to the others."},
+        footerHeading = "%nExamples:%n",
+        footer = {"  1. A rung started in the background, then checked:",
+                "       ./ladder serve epoll --port 7007 &",
+                "       ./ladder check --port 7007",
+                "  2. The one-at-a-time rung, a waiting client timed out after 2 s, not 10:",
+                "       ./ladder serve blocking --port 7008 &",
+                "       ./ladder check --port 7008 --timeout 2s"})
 public final class CheckCommand implements Callable<Integer> {
 
     @Option(names = "--host", defaultValue = "127.0.0.1", description = "Server address (default: ${DEFAULT-VALUE}).")
