@@ -198,6 +198,8 @@ final class Bench {
     private final LoadClient.Stop stop = new LoadClient.Stop();
     /** The progress label of the point being measured, null between points. */
     private volatile String underWay;
+    /** The progress label of the last point that finished. */
+    private volatile String lastFinished;
     private volatile String stoppedDuring;
 
     Bench(Plan plan, PrintStream progress) {
@@ -221,6 +223,11 @@ final class Bench {
     /** The point that was under way when the run was stopped ({@code [12/94] sweep epoll 100 conn}), or null. */
     String stoppedDuring() {
         return stoppedDuring;
+    }
+
+    /** The last point that finished before the stop, or null if none had. */
+    String lastFinished() {
+        return lastFinished;
     }
 
     /** Thrown through the scenario loops when the run is stopped; {@link #run} ends there. */
@@ -469,6 +476,7 @@ final class Bench {
             progress.flush();
             throw new Stopped(); // cut short: not a measurement of anything
         }
+        lastFinished = underWay;
         underWay = null;
         progress.println(point.ran() ? summary(point) : point.note());
         progress.flush();

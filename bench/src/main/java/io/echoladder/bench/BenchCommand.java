@@ -144,7 +144,8 @@ public final class BenchCommand implements Callable<Integer> {
                 points = bench.run();
             }
             BenchReport.Interruption interruption = bench.stopped() ? new BenchReport.Interruption(
-                    (System.nanoTime() - began) / 1e9, bench.stoppedDuring(), points.size(), plan.points()) : null;
+                    (System.nanoTime() - began) / 1e9, bench.stoppedDuring(), bench.lastFinished(), points.size(),
+                    plan.points()) : null;
             new BenchReport(plan, points, BenchReport.Machine.current(), now, commandLine(), Version.line(), interruption)
                     .write(dir);
             if (interruption != null) {

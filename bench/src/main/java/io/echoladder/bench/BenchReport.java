@@ -60,14 +60,17 @@ final class BenchReport {
      *
      * @param afterSeconds from the first point's start to the stop
      * @param during       the progress label of the point that was under way and dropped, or null if it
-     *                     stopped between points
+     *                     stopped between points (a server starting, warming up or stopping)
+     * @param lastFinished the label of the last point that finished, or null if none had
      * @param finished     points recorded (those that finished)
      * @param planned      points the plan had
      */
-    record Interruption(double afterSeconds, String during, int finished, int planned) {
+    record Interruption(double afterSeconds, String during, String lastFinished, int finished, int planned) {
         String words() {
+            String where = during != null ? " during " + during
+                    : lastFinished != null ? " between points, after " + lastFinished : " before the first point";
             return String.format(Locale.ROOT, "interrupted after %.1f s%s: %d of %d points finished", afterSeconds,
-                    during == null ? " between points" : " during " + during, finished, planned);
+                    where, finished, planned);
         }
     }
 
@@ -109,8 +112,10 @@ final class BenchReport {
         out.append("  \"command\": ").append(quote(command)).append(",\n");
         out.append("  \"version\": ").append(quote(version)).append(",\n");
         out.append("  \"interrupted\": ").append(interruption == null ? "null" : String.format(Locale.ROOT,
-                "{\"after_s\": %s, \"during\": %s, \"points_finished\": %d, \"points_planned\": %d}",
+                "{\"after_s\": %s, \"during\": %s, \"last_finished\": %s, \"points_finished\": %d, "
+                        + "\"points_planned\": %d}",
                 num(interruption.afterSeconds()), interruption.during() == null ? "null" : quote(interruption.during()),
+                interruption.lastFinished() == null ? "null" : quote(interruption.lastFinished()),
                 interruption.finished(), interruption.planned())).append(",\n");
         out.append(String.format(Locale.ROOT,
                 "  \"machine\": {\"cores\": %d, \"memory_bytes\": %d, \"cpu\": %s, \"kernel\": %s, \"jdk\": %s},%n",

@@ -111,7 +111,7 @@ class LadderCommandLineTest {
             String json = Files.readString(out.resolve("results.json"));
             assertThat(json).contains("\"version\": \"" + Version.line() + "\"")
                     .containsPattern("\"interrupted\": \\{\"after_s\": [0-9.]+, \"during\": \"\\[2/4\\] sweep epoll 10 conn\", "
-                            + "\"points_finished\": 1, \"points_planned\": 4}");
+                            + "\"last_finished\": \"\\[1/4\\] sweep epoll 1 conn\", \"points_finished\": 1, \"points_planned\": 4}");
             assertThat(json.lines().filter(l -> l.contains("\"scenario\": "))).hasSize(1);
             String md = Files.readString(out.resolve("report.md"));
             assertThat(md).contains("Version: `" + Version.line() + "`")
