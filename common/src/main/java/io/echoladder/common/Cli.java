@@ -41,8 +41,8 @@ public final class Cli {
         cl.setExecutionExceptionHandler((ex, commandLine, parseResult) -> {
             PrintWriter err = commandLine.getErr();
             if (ex instanceof LadderException le) {
-                err.println((le.exitCode() == LadderException.USAGE ? usagePrefix(commandLine) : failurePrefix(commandLine))
-                        + le.getMessage());
+                String prefix = le.exitCode() == LadderException.USAGE ? usagePrefix(commandLine) : failurePrefix(commandLine);
+                err.println(prefix + le.getMessage());
                 err.flush();
                 return le.exitCode();
             }
@@ -183,7 +183,7 @@ public final class Cli {
         if (plain.matches("[-+]?\\d{1,18}")) {
             long value = Long.parseLong(plain); // exact, where a double would round a long seed
             if (Math.abs(value) > max) {
-                throw new IllegalArgumentException("'" + text + "' is too large (at most " + String.format(Locale.ROOT, "%,d", max) + ")");
+                throw tooLarge(text, max);
             }
             return value;
         }
@@ -192,9 +192,13 @@ public final class Cli {
             throw new IllegalArgumentException("'" + text + "' is not a whole number");
         }
         if (Math.abs(value) > max) {
-            throw new IllegalArgumentException("'" + text + "' is too large (at most " + String.format(Locale.ROOT, "%,d", max) + ")");
+            throw tooLarge(text, max);
         }
         return (long) value;
+    }
+
+    private static IllegalArgumentException tooLarge(String text, long max) {
+        return new IllegalArgumentException(String.format(Locale.ROOT, "'%s' is too large (at most %,d)", text, max));
     }
 
     /** picocli converters for {@link #parseNumber} and {@link #parseWhole}. */
