@@ -192,13 +192,67 @@ final class Bench {
     private final Plan plan;
     private final PrintStream progress;
     private int done;
+    /** Every point recorded so far, in order: what an interrupted run reports. */
+    private final List<Point> finished = new ArrayList<>();
+    /** Asked for by {@link #stop}; every run of the client is handed it, so the one under way ends at once. */
+    private final LoadClient.Stop stop = new LoadClient.Stop();
+    /** The progress label of the point being measured, null between points. */
+    private volatile String underWay;
+    /** The progress label of the last point that finished. */
+    private volatile String lastFinished;
+    private volatile String stoppedDuring;
 
     Bench(Plan plan, PrintStream progress) {
         this.plan = plan;
         this.progress = progress;
     }
 
+    /**
+     * Ends the run from another thread (Ctrl-C): the point under way stops measuring at once and is
+     * dropped, its server is stopped, and {@link #run} returns the points that finished.
+     */
+    void stop() {
+        stoppedDuring = underWay;
+        stop.now();
+    }
+
+    boolean stopped() {
+        return stop.requested();
+    }
+
+    /** The point that was under way when the run was stopped ({@code [12/94] sweep epoll 100 conn}), or null. */
+    String stoppedDuring() {
+        return stoppedDuring;
+    }
+
+    /** The last point that finished before the stop, or null if none had. */
+    String lastFinished() {
+        return lastFinished;
+    }
+
+    /** Thrown through the scenario loops when the run is stopped; {@link #run} ends there. */
+    private static final class Stopped extends RuntimeException {
+        Stopped() {
+            super(null, null, false, false);
+        }
+    }
+
+    private void checkStop() {
+        if (stop.requested()) {
+            throw new Stopped();
+        }
+    }
+
+    /** Every scenario of the plan, in order; the points that finished, if {@link #stop} cut the run short. */
     List<Point> run() throws InterruptedException {
+        try {
+            return runAll();
+        } catch (Stopped e) {
+            return List.copyOf(finished);
+        }
+    }
+
+    private List<Point> runAll() throws InterruptedException {
         List<Point> points = new ArrayList<>();
         if (plan.perTargetScenarios()) {
             for (Target target : plan.targets()) {
@@ -275,11 +329,13 @@ final class Bench {
             server = Server.start(target, more);
         } catch (IOException e) {
             progress.println(target.name() + ": server did not start: " + e.getMessage());
+            checkStop(); // a server stopped under its start is the interrupt's doing, not the rung's
             List<Point> missing = new ArrayList<>();
             for (Load load : planned) {
                 done++;
                 missing.add(Point.missing(load, target.name(), "server did not start: " + e.getMessage()));
             }
+            finished.addAll(missing);
             return missing;
         }
         try (server) {
@@ -403,6 +459,7 @@ final class Bench {
     }
 
     private Point point(Server server, Load load) throws InterruptedException {
+        checkStop();
         done++;
         String what = String.format(Locale.ROOT, "[%d/%d] %-8s %-24s %,6d conn%s%s%s%s", done, plan.points(),
                 load.scenario(), server.target.name(), load.connections(),
@@ -412,9 +469,18 @@ final class Bench {
                 load.round() > 0 ? " round " + load.round() : "");
         progress.print(what + " ... ");
         progress.flush();
+        underWay = what.replaceAll("\\s+", " ");
         Point point = measure(server, load);
+        if (stop.requested()) {
+            progress.println("interrupted");
+            progress.flush();
+            throw new Stopped(); // cut short: not a measurement of anything
+        }
+        lastFinished = underWay;
+        underWay = null;
         progress.println(point.ran() ? summary(point) : point.note());
         progress.flush();
+        finished.add(point);
         return point;
     }
 
@@ -491,7 +557,7 @@ final class Bench {
                 Math.min(plan.clientThreads(), connections), 1, load.rate(), plan.replyTimeout(), connectRate,
                 Duration.ofSeconds(1), 1);
         try {
-            return LoadClient.run(spec, null, window);
+            return LoadClient.run(spec, null, window, stop);
         } catch (IOException e) {
             return null;
         }

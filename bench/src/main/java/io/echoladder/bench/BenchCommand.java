@@ -1,10 +1,12 @@
 package io.echoladder.bench;
 
 import io.echoladder.common.Cli;
+import io.echoladder.common.Interrupts;
 import io.echoladder.common.LadderException;
 import io.echoladder.common.Rung;
 import io.echoladder.common.Rungs;
 import io.echoladder.common.Setting;
+import io.echoladder.common.Version;
 import io.echoladder.common.Work;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
@@ -26,12 +28,23 @@ import picocli.CommandLine.Option;
 /**
  * {@code ./ladder bench}: every rung, one client, one command; a report with tables and charts.
  */
-@Command(name = "bench", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "bench", mixinStandardHelpOptions = true, versionProvider = Version.Provider.class, sortOptions = false,
         description = {"Run the whole ladder under the shared client and write a report: results.json, report.md, PNG charts.",
                 "Scenarios: sweep (closed loop over connection counts), churn (a connection per exchange),",
                 "latency (open loop at steps of each rung's own closed-loop maximum: latency against offered load),",
                 "idle (50 active connections while N more stay silent), work (every rung with a slow handler, --work),",
-                "rounds (only when asked for: the rungs side by side, a fresh server each per round, --rounds times)."})
+                "rounds (only when asked for: the rungs side by side, a fresh server each per round, --rounds times).",
+                "Ctrl-C stops at once and writes the report of the points that finished, saying where it stopped;",
+                "exit 130. A second Ctrl-C quits without a report."},
+        footerHeading = "%nExamples:%n",
+        footer = {"  1. Every rung and scenario, the short run (about 5 minutes on 2 cores):",
+                "       ./ladder bench --quick",
+                "  2. Two rungs, closed loop only, at 1 and 1,000 connections:",
+                "       ./ladder bench --scenario sweep --rungs epoll,poll --connections 1,1k",
+                "  3. Two rungs side by side, 10 rounds, a fresh server each round:",
+                "       ./ladder bench --scenario rounds --rounds 10 --rungs epoll,io-uring",
+                "  4. Your own server (on port 9000) beside epoll, the report in ./mine:",
+                "       ./ladder bench --rungs epoll --also mine=127.0.0.1:9000 --out mine"})
 public final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--quick", description = "The short run (under 6 minutes on 2 cores): 1,100,1000 connections, "
@@ -124,8 +137,22 @@ public final class BenchCommand implements Callable<Integer> {
             Duration estimate = plan.estimate();
             progress.printf(Locale.ROOT, "bench: %d points, about %d min %02d s; writing to %s%n", plan.points(),
                     estimate.toMinutes(), estimate.toSecondsPart(), dir);
-            List<Point> points = new Bench(plan, progress).run();
-            new BenchReport(plan, points, BenchReport.Machine.current(), now, commandLine()).write(dir);
+            Bench bench = new Bench(plan, progress);
+            long began = System.nanoTime();
+            List<Point> points;
+            try (Interrupts.Registration ctrlC = Interrupts.onInterrupt(bench::stop)) {
+                points = bench.run();
+            }
+            BenchReport.Interruption interruption = bench.stopped() ? new BenchReport.Interruption(
+                    (System.nanoTime() - began) / 1e9, bench.stoppedDuring(), bench.lastFinished(), points.size(),
+                    plan.points()) : null;
+            new BenchReport(plan, points, BenchReport.Machine.current(), now, commandLine(), Version.line(), interruption)
+                    .write(dir);
+            if (interruption != null) {
+                progress.println("bench: " + interruption.words() + "; wrote " + dir.resolve("report.md")
+                        + " and results.json for those");
+                return Interrupts.EXIT_STATUS;
+            }
             progress.println("bench: wrote " + dir.resolve("report.md"));
         }
         if (jmh || jmhOnly) {
@@ -145,10 +172,7 @@ public final class BenchCommand implements Callable<Integer> {
         List<Bench.Target> targets = new ArrayList<>();
         List<String> known = Rungs.all().stream().map(Rung::id).toList();
         for (String id : rungs != null ? rungs : known) {
-            if (!known.contains(id)) {
-                throw LadderException.usage("unknown rung '" + id + "' (./ladder list shows them)");
-            }
-            targets.add(Bench.Target.rung(id));
+            targets.add(Bench.Target.rung(Rungs.require(id).id()));
         }
         for (String external : also != null ? also : List.<String>of()) {
             targets.add(external(external));
@@ -179,6 +203,10 @@ public final class BenchCommand implements Callable<Integer> {
             if (!(rate > 0)) {
                 throw LadderException.usage("--rates must be more than 0");
             }
+            if (!io.echoladder.client.LoadSpec.schedulable(rate, RATE_CONNECTIONS)) {
+                throw LadderException.usage(io.echoladder.client.LoadSpec.unschedulable(rate, RATE_CONNECTIONS)
+                        .replace("--rate ", "--rates "));
+            }
         }
         List<Double> steps = loadSteps != null ? loadSteps : quick ? List.of(50.0, 90.0, 110.0)
                 : List.of(10.0, 50.0, 80.0, 95.0, 110.0);
@@ -191,7 +219,8 @@ public final class BenchCommand implements Callable<Integer> {
         for (String scenario : chosen) {
             if (!Bench.SCENARIOS.contains(scenario)) {
                 throw LadderException.usage("--scenario must be one of " + String.join(", ", Bench.SCENARIOS)
-                        + ", not '" + scenario + "'");
+                        + ", not '" + scenario + "'" + Cli.didYouMean(scenario, Bench.SCENARIOS)
+                        .map(n -> " (did you mean '" + n + "'?)").orElse(""));
             }
         }
         if (noChurn) {
@@ -223,7 +252,7 @@ public final class BenchCommand implements Callable<Integer> {
         }
         List<Bench.Target> rungTargets = targets.stream().filter(Bench.Target::isRung).toList();
         return new Bench.Plan(targets, chosen, List.copyOf(counts), size, w, d, clientThreads, 10, 4096,
-                steps.stream().map(s -> s / 100).toList(), List.copyOf(r), 100,
+                steps.stream().map(s -> s / 100).toList(), List.copyOf(r), RATE_CONNECTIONS,
                 new Bench.Idle(rungs != null ? rungTargets : among(Bench.IDLE_RUNGS), List.copyOf(idle), 50),
                 new Bench.Work(workTargets(rungs != null ? rungTargets : quick ? among(WORK_QUICK_RUNGS) : rungTargets),
                         List.copyOf(kinds), 100),
@@ -232,6 +261,9 @@ public final class BenchCommand implements Callable<Integer> {
                 // The quick run lets a server settle for less, and each point's warm-up does the JIT's work.
                 quick ? Duration.ofMillis(1500) : Duration.ofSeconds(3), !quick);
     }
+
+    /** Connections of the latency scenario: its offered rates are spread over these. */
+    static final int RATE_CONNECTIONS = 100;
 
     /** The work scenario's rungs in a quick run: a thread per client, and a loop by hand and in Netty, enough to show the lesson. */
     static final List<String> WORK_QUICK_RUNGS = List.of("thread-per-connection", "epoll", "netty-epoll");

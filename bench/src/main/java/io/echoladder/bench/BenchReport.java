@@ -55,18 +55,46 @@ final class BenchReport {
         }
     }
 
+    /**
+     * A run cut short by Ctrl-C.
+     *
+     * @param afterSeconds from the first point's start to the stop
+     * @param during       the progress label of the point that was under way and dropped, or null if it
+     *                     stopped between points (a server starting, warming up or stopping)
+     * @param lastFinished the label of the last point that finished, or null if none had
+     * @param finished     points recorded (those that finished)
+     * @param planned      points the plan had
+     */
+    record Interruption(double afterSeconds, String during, String lastFinished, int finished, int planned) {
+        String words() {
+            String where = during != null ? " during " + during
+                    : lastFinished != null ? " between points, after " + lastFinished : " before the first point";
+            return String.format(Locale.ROOT, "interrupted after %.1f s%s: %d of %d points finished", afterSeconds,
+                    where, finished, planned);
+        }
+    }
+
     private final Bench.Plan plan;
     private final List<Point> points;
     private final Machine machine;
     private final ZonedDateTime when;
     private final String command;
+    private final String version;
+    private final Interruption interruption;
 
-    BenchReport(Bench.Plan plan, List<Point> points, Machine machine, ZonedDateTime when, String command) {
+    /**
+     * @param version      {@code ladder VERSION (git COMMIT)}, as {@code --version} prints it
+     * @param interruption where Ctrl-C stopped the run, or null for a run that finished
+     */
+    BenchReport(Bench.Plan plan, List<Point> points, Machine machine, ZonedDateTime when, String command,
+                String version, Interruption interruption) {
         this.plan = plan;
         this.points = points;
         this.machine = machine;
         this.when = when;
         this.command = command;
+        this.version = version;
+        this.interruption = interruption;
     }
 
     void write(Path dir) throws IOException {
@@ -82,6 +110,13 @@ final class BenchReport {
         StringBuilder out = new StringBuilder("{\n");
         out.append("  \"date\": ").append(quote(when.toString())).append(",\n");
         out.append("  \"command\": ").append(quote(command)).append(",\n");
+        out.append("  \"version\": ").append(quote(version)).append(",\n");
+        out.append("  \"interrupted\": ").append(interruption == null ? "null" : String.format(Locale.ROOT,
+                "{\"after_s\": %s, \"during\": %s, \"last_finished\": %s, \"points_finished\": %d, "
+                        + "\"points_planned\": %d}",
+                num(interruption.afterSeconds()), interruption.during() == null ? "null" : quote(interruption.during()),
+                interruption.lastFinished() == null ? "null" : quote(interruption.lastFinished()),
+                interruption.finished(), interruption.planned())).append(",\n");
         out.append(String.format(Locale.ROOT,
                 "  \"machine\": {\"cores\": %d, \"memory_bytes\": %d, \"cpu\": %s, \"kernel\": %s, \"jdk\": %s},%n",
                 machine.cores(), machine.memoryBytes(), quote(machine.cpu()), quote(machine.kernel()), quote(machine.jdk())));
@@ -128,6 +163,13 @@ final class BenchReport {
         md.append("# The echo ladder, measured\n\n");
         md.append("Run ").append(when.toLocalDate()).append(" on ").append(machine.words()).append(".  \n");
         md.append("Command: `").append(command).append("`  \n");
+        md.append("Version: `").append(version).append("`  \n");
+        if (interruption != null) {
+            md.append("**Stopped by Ctrl-C:** ").append(interruption.words()).append(". This report covers those; ")
+                    .append(interruption.during() == null ? "the points after them did not run"
+                            : "the point under way was dropped, and the ones after it did not run")
+                    .append(" (`n/a` in the tables).  \n");
+        }
         md.append(String.format(Locale.ROOT, "Each rung ran as its own process, started once for its points; the client "
                         + "(%d event-loop thread%s) ran in the bench's JVM with a %s s warm-up and a %s s measured window per "
                         + "point; a reply later than %s is a timeout. Server CPU, system calls and context switches cover "

@@ -1,12 +1,15 @@
 package io.echoladder.client;
 
 import io.echoladder.common.Cli;
+import io.echoladder.common.Interrupts;
 import io.echoladder.common.LadderException;
 import io.echoladder.common.Listeners;
+import io.echoladder.common.Version;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -17,10 +20,23 @@ import picocli.CommandLine.Option;
  * 1 if anything was lost, corrupted, refused, timed out or left unanswered (unless {@code --allow-errors}),
  * and always 1 when no message was answered at all; 2 for bad arguments.
  */
-@Command(name = "client", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "client", mixinStandardHelpOptions = true, versionProvider = Version.Provider.class, sortOptions = false,
         description = {"Drive an echo server, verify every byte, measure latency honestly.",
                 "Modes: persistent (closed loop on long-lived connections), churn (a fresh connection per exchange),",
-                "hold (N connections held open, one message each per --interval). --rate makes any mode open loop."})
+                "hold (N connections held open, one message each per --interval). --rate makes any mode open loop.",
+                "Ctrl-C stops measuring and prints (or with --json emits) what was measured so far, marked",
+                "'interrupted after N s', and exits 130; a second Ctrl-C quits at once."},
+        footerHeading = "%nExamples:%n",
+        footer = {"  1. 100 connections, closed loop, 10 s, against a server on port 7007:",
+                "       ./ladder client --port 7007 --connections 100",
+                "  2. Open loop at 50,000 msgs/s in 1 KiB messages, as one JSON object:",
+                "       ./ladder client --port 7007 -c 100 --rate 50k --size 1KiB --json",
+                "  3. A fresh connection per exchange, for 30 s:",
+                "       ./ladder client --port 7007 --mode churn --duration 30s",
+                "  4. 5,000 connections held open, each sending one message a second:",
+                "       ./ladder client --port 7007 --mode hold -c 5k --interval 1s",
+                "  5. Exactly a million messages, then stop:",
+                "       ./ladder client --port 7007 --messages 1M"})
 public final class ClientCommand implements Callable<Integer> {
 
     /** Set by ./ladder when stderr is a terminal: Java cannot tell by itself. */
@@ -108,22 +124,43 @@ public final class ClientCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         LoadSpec spec = spec();
         boolean showProgress = progress || Boolean.getBoolean(STDERR_IS_TERMINAL);
-        LoadReport report = LoadClient.run(spec, showProgress ? err : null);
+        LoadClient.Stop stop = new LoadClient.Stop();
+        long began = System.nanoTime();
+        LoadReport report;
+        try (Interrupts.Registration ctrlC = Interrupts.onInterrupt(stop::now)) {
+            report = LoadClient.run(spec, showProgress ? err : null, LoadClient.Window.NONE, stop);
+        }
+        Double interruptedAfter = stop.requested() ? (stop.at() - began) / 1e9 : null;
         if (report.connected() == 0 && report.errors().total() > 0) {
             String first = report.errors().firsts().values().iterator().next();
             err.println("client: could not connect to " + Listeners.hostPort(host, port) + ": " + first);
             if (json) {
-                out.println(report.toJson());
+                out.println(json(report, interruptedAfter));
             }
-            return 1;
+            return interruptedAfter != null ? Interrupts.EXIT_STATUS : 1;
         }
-        out.print(json ? report.toJson() + "\n" : report.toText());
+        if (json) {
+            out.println(json(report, interruptedAfter));
+        } else {
+            if (interruptedAfter != null) {
+                out.println(interrupted(interruptedAfter, report.durationSeconds()));
+            }
+            if (interruptedAfter == null || report.durationSeconds() > 0) {
+                out.print(report.toText());
+            }
+        }
         out.flush();
         LoadReport.Unanswered unanswered = report.unanswered();
         String lost = unanswered.messages() == 0 ? "" : String.format(Locale.ROOT,
                 "%,d message%s went unanswered (the reply timeout is %s); the oldest waited %s", unanswered.messages(),
                 unanswered.messages() == 1 ? "" : "s", LoadReport.millis(timeout.toNanos()),
                 LoadReport.millis(unanswered.oldestNanos()));
+        if (interruptedAfter != null) {
+            if (!lost.isEmpty()) {
+                err.println("client: " + lost);
+            }
+            return Interrupts.EXIT_STATUS; // what was measured is printed; a cut run neither passes nor fails
+        }
         if (report.messages() == 0) {
             err.println("client: no message was answered in the " + LoadReport.millis(spec.duration().toNanos())
                     + " window" + (lost.isEmpty() ? "" : ": " + lost));
@@ -133,6 +170,25 @@ public final class ClientCommand implements Callable<Integer> {
             err.println("client: " + lost);
         }
         return report.failed() && !allowErrors ? 1 : 0;
+    }
+
+    /**
+     * The first line of a run cut short by Ctrl-C: {@code interrupted after 2.6 s: the figures cover the
+     * 1.60 s measured before it}, or that the warm-up was all there was.
+     */
+    static String interrupted(double afterSeconds, double measuredSeconds) {
+        return measuredSeconds > 0
+                ? String.format(Locale.ROOT, "interrupted after %.1f s: the figures cover the %.2f s measured before it",
+                        afterSeconds, measuredSeconds)
+                : String.format(Locale.ROOT, "interrupted after %.1f s, before the measured window: nothing was measured",
+                        afterSeconds);
+    }
+
+    /** The report's JSON with {@code interrupted_after_s} in front: seconds from the start, or null for a whole run. */
+    static String json(LoadReport report, Double interruptedAfter) {
+        String json = report.toJson();
+        return "{\"interrupted_after_s\":" + (interruptedAfter == null ? "null"
+                : String.format(Locale.ROOT, "%.3f", interruptedAfter)) + "," + json.substring(1);
     }
 
     /** The default of {@code --threads}: half the cores, so that a server on the same machine keeps the rest. */
@@ -146,7 +202,9 @@ public final class ClientCommand implements Callable<Integer> {
             case "persistent" -> LoadSpec.Mode.PERSISTENT;
             case "churn" -> LoadSpec.Mode.CHURN;
             case "hold" -> LoadSpec.Mode.HOLD;
-            default -> throw LadderException.usage("--mode must be persistent, churn or hold, not '" + mode + "'");
+            default -> throw LadderException.usage("--mode must be persistent, churn or hold, not '" + mode + "'"
+                    + Cli.didYouMean(mode, List.of("persistent", "churn", "hold")).map(near -> " (did you mean '" + near + "'?)")
+                    .orElse(""));
         };
         require(port >= 1 && port <= 65535, "--port must be 1 to 65535, not " + port);
         require(connections >= 1, "--connections must be at least 1, not " + connections);
@@ -158,10 +216,15 @@ public final class ClientCommand implements Callable<Integer> {
         require(m != LoadSpec.Mode.CHURN || pipeline == 1, "--pipeline does not apply to churn (one exchange per connection)");
         require(messages == null || messages >= 1, "--messages must be at least 1");
         require(rate == null || rate > 0 && Double.isFinite(rate), "--rate must be more than 0");
+        if (rate != null && !LoadSpec.schedulable(rate, connections)) {
+            throw LadderException.usage(LoadSpec.unschedulable(rate, connections));
+        }
         require(connectRate == null || connectRate > 0 && Double.isFinite(connectRate), "--connect-rate must be more than 0");
         require(interval == null || m == LoadSpec.Mode.HOLD, "--interval applies to --mode hold only");
         require(interval == null || rate == null, "give --interval or --rate, not both");
         require(interval == null || interval.toNanos() > 0, "--interval must be longer than zero");
+        require(interval == null || interval.toNanos() >= LoadSpec.MIN_PERIOD_NANOS, "--interval must be at least 1us: "
+                + "the client spaces a connection's messages no closer");
         require(!timeout.isNegative() && !timeout.isZero(), "--timeout must be longer than zero");
         int t = threads == null ? defaultThreads() : threads;
         require(t >= 1 && t <= 256, "--threads must be 1 to 256, not " + t);

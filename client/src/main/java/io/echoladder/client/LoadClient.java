@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.HistogramIterationValue;
 
@@ -56,6 +57,36 @@ public final class LoadClient {
 
     /** {@link #run(LoadSpec, PrintStream)}, telling {@code window} when the measured window opens and closes. */
     public static LoadReport run(LoadSpec spec, PrintStream progress, Window window) throws IOException, InterruptedException {
+        return run(spec, progress, window, new Stop());
+    }
+
+    /**
+     * Ends a run early, from any thread (a command's Ctrl-C): the measured window closes at that moment,
+     * and the run ends as at a window's normal end, the replies in flight awaited up to the timeout. The
+     * report then covers the window up to the stop.
+     */
+    public static final class Stop {
+        private static final long NOT_YET = Long.MAX_VALUE;
+        private final AtomicLong at = new AtomicLong(NOT_YET);
+
+        /** Stops the run now; a second call changes nothing. */
+        public void now() {
+            at.compareAndSet(NOT_YET, System.nanoTime());
+        }
+
+        public boolean requested() {
+            return at.get() != NOT_YET;
+        }
+
+        /** {@link System#nanoTime()} of the stop, or {@link Long#MAX_VALUE} if none was asked for. */
+        public long at() {
+            return at.get();
+        }
+    }
+
+    /** {@link #run(LoadSpec, PrintStream, Window)}, ended early if {@code stop} is asked to. */
+    public static LoadReport run(LoadSpec spec, PrintStream progress, Window window, Stop stop)
+            throws IOException, InterruptedException {
         Payloads payloads = new Payloads(spec.seed(), spec.size());
         Errors errors = new Errors();
         long start = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(20);
@@ -63,7 +94,7 @@ public final class LoadClient {
         for (int i = 0; i < spec.threads(); i++) {
             long quota = spec.messages() == 0 ? Long.MAX_VALUE
                     : spec.messages() / spec.threads() + (i < spec.messages() % spec.threads() ? 1 : 0);
-            workers.add(new LoadWorker(spec, i, payloads, errors, start, quota));
+            workers.add(new LoadWorker(spec, i, payloads, errors, start, quota, stop));
         }
         List<Thread> threads = new ArrayList<>();
         for (int i = 0; i < workers.size(); i++) {
@@ -71,7 +102,8 @@ public final class LoadClient {
         }
 
         long windowStart = start + spec.windowStart().toNanos();
-        long windowEnd = windowStart + spec.duration().toNanos();
+        long plannedEnd = windowStart + spec.duration().toNanos();
+        long windowEnd = plannedEnd;
         long cpuAtWindowStart = -1;
         long cpuAtWindowEnd = -1;
         long nextProgress = start + TimeUnit.SECONDS.toNanos(1);
@@ -79,11 +111,12 @@ public final class LoadClient {
         long lastAt = start;
         while (threads.stream().anyMatch(Thread::isAlive)) {
             long now = System.nanoTime();
+            windowEnd = Math.min(plannedEnd, stop.at()); // the workers see the stop too, within their next wake-up
             if (cpuAtWindowStart < 0 && now >= windowStart) {
                 cpuAtWindowStart = processCpuNanos();
                 window.opened();
             }
-            if (cpuAtWindowEnd < 0 && now >= windowEnd) {
+            if (cpuAtWindowEnd < 0 && cpuAtWindowStart >= 0 && now >= windowEnd) {
                 cpuAtWindowEnd = processCpuNanos(); // the drain that follows is not the window's work
                 window.closed();
             }
@@ -107,6 +140,7 @@ public final class LoadClient {
         for (Thread thread : threads) {
             thread.join();
         }
+        windowEnd = Math.min(plannedEnd, stop.at());
         if (cpuAtWindowStart < 0) {
             window.opened(); // the run ended before its window began (every connection failed at once)
         }

@@ -34,6 +34,30 @@ public record LoadSpec(Mode mode, InetSocketAddress address, int connections, in
         }
     }
 
+    /**
+     * The closest the open-loop schedule spaces two messages of one connection. Each connection's period
+     * is whole nanoseconds, so at 1,000 ns the rounding costs at most 0.1% of the rate asked for; closer,
+     * the period rounds away from the rate, and at 0 the schedule would silently be a closed loop.
+     */
+    public static final long MIN_PERIOD_NANOS = 1000;
+
+    /** Whether {@code rate} msgs/s in total can be scheduled on {@code connections} (see {@link #MIN_PERIOD_NANOS}). */
+    public static boolean schedulable(double rate, int connections) {
+        return rate <= maxRate(connections);
+    }
+
+    /** The most msgs/s the schedule can keep on {@code connections}. */
+    public static double maxRate(int connections) {
+        return connections * (1e9 / MIN_PERIOD_NANOS);
+    }
+
+    /** The one line that refuses a rate the schedule cannot keep. */
+    public static String unschedulable(double rate, int connections) {
+        return String.format(java.util.Locale.ROOT, "--rate %,.0f msgs/s cannot be scheduled on %,d connection%s: the "
+                        + "client spaces a connection's messages at least 1 us apart, %,.0f msgs/s in all (lower --rate "
+                        + "or add --connections)", rate, connections, connections == 1 ? "" : "s", maxRate(connections));
+    }
+
     /** Messages per second in total that the schedule aims for; 0 means closed loop. */
     public double offeredRate() {
         if (rate > 0) {

@@ -45,9 +45,11 @@ final class LoadWorker implements Runnable {
     private final Errors errors;
     private final long runStart;
     private final long windowStart;
-    private final long windowEnd;
+    /** The window's end: as planned, or earlier once {@link #stop} is asked for (only this thread moves it). */
+    private long windowEnd;
     /** The drain's deadline: replies still in flight when the window closes may take this long. */
-    private final long drainEnd;
+    private long drainEnd;
+    private final LoadClient.Stop stop;
     private final long timeoutNanos;
     private final long periodNanos;
     private final Selector selector;
@@ -91,8 +93,10 @@ final class LoadWorker implements Runnable {
     /** Messages started and not yet answered, over all slots. */
     private long inFlight;
 
-    LoadWorker(LoadSpec spec, int index, Payloads payloads, Errors errors, long runStart, long quota) throws IOException {
+    LoadWorker(LoadSpec spec, int index, Payloads payloads, Errors errors, long runStart, long quota,
+               LoadClient.Stop stop) throws IOException {
         this.spec = spec;
+        this.stop = stop;
         this.payloads = payloads;
         this.errors = errors;
         this.runStart = runStart;
@@ -187,6 +191,13 @@ final class LoadWorker implements Runnable {
         long nextScan = System.nanoTime();
         while (true) {
             long now = System.nanoTime();
+            long stopAt = stop.at();
+            if (stopAt < windowEnd) {
+                // Asked to stop: the window ends there (in the warm-up, before it began), and the drain
+                // that follows is the usual one. Seen here within one wake-up, at most the 50 ms scan.
+                windowEnd = stopAt;
+                drainEnd = windowEnd + timeoutNanos;
+            }
             if (now >= windowEnd) {
                 if (!draining) {
                     startDrain();
@@ -656,7 +667,7 @@ final class LoadWorker implements Runnable {
         }
         long until = replaced ? now : windowEnd;
         if (since < windowEnd && until >= windowStart && (outstanding > 0 || !replaced)) {
-            denied.recordValue(Math.min(until, windowEnd) - Math.max(since, windowStart));
+            denied.recordValue(Math.max(0, Math.min(until, windowEnd) - Math.max(since, windowStart)));
         }
     }
 

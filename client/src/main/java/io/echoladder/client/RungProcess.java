@@ -123,10 +123,29 @@ public final class RungProcess implements AutoCloseable {
     public static RungProcess startCommand(String rung, List<String> command) throws IOException {
         Path out = Files.createTempFile("rung-" + rung + "-", ".out");
         Path err = Files.createTempFile("rung-" + rung + "-", ".err");
-        Process process = new ProcessBuilder(command).redirectOutput(out.toFile())
+        Process process = new ProcessBuilder(ownSession(command)).redirectOutput(out.toFile())
                 .redirectError(err.toFile())
                 .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile())).start();
         return new RungProcess(rung, process, out, err);
+    }
+
+    /**
+     * {@code command} run through {@code setsid(1)}, when the machine has it: the server gets a session and
+     * process group of its own, so a Ctrl-C at the terminal reaches only the command that started it (the
+     * soak, the bench), which stops measuring and then ends the server itself, instead of the server
+     * closing every connection under a measurement still running. {@code setsid} forks only when it is a
+     * process group leader, which a JVM's child never is: it becomes the JVM, and {@link #pid} stays the
+     * server's.
+     */
+    static List<String> ownSession(List<String> command) {
+        for (String setsid : List.of("/usr/bin/setsid", "/bin/setsid")) {
+            if (Files.isExecutable(Path.of(setsid))) {
+                List<String> wrapped = new ArrayList<>(List.of(setsid));
+                wrapped.addAll(command);
+                return wrapped;
+            }
+        }
+        return command;
     }
 
     /** {@code ./ladder serve ARGS...} as a command line: this JVM's java, the ladder's flags and class path. */

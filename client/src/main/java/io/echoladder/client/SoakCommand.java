@@ -1,10 +1,12 @@
 package io.echoladder.client;
 
 import io.echoladder.common.Cli;
+import io.echoladder.common.Interrupts;
 import io.echoladder.common.Jvm;
 import io.echoladder.common.LadderException;
 import io.echoladder.common.Listeners;
 import io.echoladder.common.Rungs;
+import io.echoladder.common.Version;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
@@ -30,13 +32,23 @@ import picocli.CommandLine.Parameters;
  * front ({@link Jvm#PRE_TOUCH}, also in the process rungs' workers), and the verdict reads the slope of the
  * second half, not the end against the start.
  */
-@Command(name = "soak", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "soak", mixinStandardHelpOptions = true, versionProvider = Version.Provider.class, sortOptions = false,
         description = {"Hold many connections for a long time, each echoing one verified message per",
                 "interval, and judge. Exit 1 on any lost, unanswered or wrong message, or if the",
                 "server's RSS still grew over the second half of the window (a least-squares",
                 "slope above 2 MiB per minute, and more than 4 MiB in all). A rung it starts runs",
                 "with its heap touched up front (-XX:+AlwaysPreTouch), so that growth is not the",
-                "heap filling out."})
+                "heap filling out. Ctrl-C stops measuring and prints the verdict of what was",
+                "measured so far, marked 'interrupted after N s', and exits 130; a second Ctrl-C",
+                "quits at once."},
+        footerHeading = "%nExamples:%n",
+        footer = {"  1. Start the epoll rung and hold 10,000 connections on it for 10 minutes:",
+                "       ./ladder soak epoll",
+                "  2. 2,000 connections for 2 minutes, each sending 1 KiB every 500 ms:",
+                "       ./ladder soak poll -c 2k --duration 2m --interval 500ms --size 1KiB",
+                "  3. A server started apart (any will do), sampled too ($! is its PID):",
+                "       ./ladder serve epoll --port 7007 &",
+                "       ./ladder soak --port 7007 --pid $! --connections 1k --duration 1m"})
 public final class SoakCommand implements Callable<Integer> {
 
     @Parameters(paramLabel = "RUNG", arity = "0..1", description = "Rung to start and soak (./ladder list); or give --port.")
@@ -98,8 +110,8 @@ public final class SoakCommand implements Callable<Integer> {
         if (rung != null && pid != null) {
             throw LadderException.usage("--pid goes with --port; a rung started by soak is sampled anyway");
         }
-        if (rung != null && Rungs.find(rung).isEmpty()) {
-            throw LadderException.usage("unknown rung '" + rung + "' (./ladder list shows them)");
+        if (rung != null) {
+            Rungs.require(rung);
         }
         if (port != null && (port < 1 || port > 65535)) {
             throw LadderException.usage("--port must be 1 to 65535, not " + port);
@@ -138,13 +150,33 @@ public final class SoakCommand implements Callable<Integer> {
                         : ", server pid " + serverPid + (preTouched ? " (started with its heap touched up front)" : ""));
         out.flush();
         LastLine clientProgress = new LastLine();
-        try (Sampler sampler = new Sampler(serverPid, sampleEvery, clientProgress, err)) {
-            LoadReport report = LoadClient.run(spec, clientProgress.stream(), sampler);
+        LoadClient.Stop stop = new LoadClient.Stop();
+        long began = System.nanoTime();
+        try (Sampler sampler = new Sampler(serverPid, sampleEvery, clientProgress, err);
+             Interrupts.Registration ctrlC = Interrupts.onInterrupt(stop::now)) {
+            LoadReport report = LoadClient.run(spec, clientProgress.stream(), sampler, stop);
             Verdict verdict = new Verdict(connections, report, sampler.window(), preTouched);
+            if (stop.requested()) {
+                out.println(interrupted((stop.at() - began) / 1e9, report.durationSeconds()));
+                if (report.durationSeconds() > 0) {
+                    out.print(verdict.text());
+                }
+                out.flush();
+                return Interrupts.EXIT_STATUS;
+            }
             out.print(verdict.text());
             out.flush();
             return verdict.failed() ? 1 : 0;
         }
+    }
+
+    /** The line before the verdict of a soak cut short by Ctrl-C. */
+    String interrupted(double afterSeconds, double measuredSeconds) {
+        return measuredSeconds > 0
+                ? String.format(Locale.ROOT, "interrupted after %.1f s: the verdict covers the %.0f s measured before it",
+                        afterSeconds, measuredSeconds)
+                : String.format(Locale.ROOT, "interrupted after %.1f s, before the measured window opened (%s after the "
+                        + "last connect): nothing was judged", afterSeconds, human(sampleEvery));
     }
 
     /** 10m, 1s, 250ms: a duration as it would be typed. */

@@ -69,6 +69,16 @@ class ClientCommandTest {
     }
 
     @Test
+    void countsAndSizesTakeUnits() throws Exception {
+        try (FaultyEchoServer server = new FaultyEchoServer(Fault.NONE)) {
+            Run run = client(args(server, "--connections", "2", "--messages", "1.5k", "--size", "1KiB"));
+            assertThat(run.status()).as(run.err()).isZero();
+            assertThat(run.number("messages")).isEqualTo(1500);
+            assertThat(run.number("size")).isEqualTo(1024);
+        }
+    }
+
+    @Test
     void pipelinesAndLargeMessagesStayByteExact() throws Exception {
         try (FaultyEchoServer server = new FaultyEchoServer(Fault.NONE)) {
             Run piped = client(args(server, "--connections", "3", "--messages", "3000", "--pipeline", "8", "--size", "1000"));
@@ -278,7 +288,12 @@ class ClientCommandTest {
             "--mode churn --pipeline 4 | --pipeline does not apply to churn",
             "--connections 900000 | descriptors",
             "--bogus | --bogus",
-            "--rate 0 | --rate must be more than 0"})
+            "--rate 0 | --rate must be more than 0",
+            "--rate 1e12 | --rate 1,000,000,000,000 msgs/s cannot be scheduled on 10 connections",
+            "--mode hold --interval 0.5us | --interval must be at least 1us",
+            "--connections 5q | '5q' is not a number",
+            "--mode persistant | (did you mean 'persistent'?)",
+            "--conections 5 | unknown option '--conections' (did you mean '--connections'?)"})
     void badArgumentsExitTwoWithOneLine(String arguments, String message) {
         Run run = client(arguments.split(" "));
         assertThat(run.status()).isEqualTo(2);

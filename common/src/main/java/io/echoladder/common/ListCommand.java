@@ -5,8 +5,13 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 
 /** {@code ./ladder list}: one rung per line, the rung id first, then its module and what it is. */
-@Command(name = "list", mixinStandardHelpOptions = true,
-        description = "List the rungs: id, module, one line on the model.")
+@Command(name = "list", mixinStandardHelpOptions = true, versionProvider = Version.Provider.class,
+        description = "List the rungs: id, module, one line on the model.",
+        footerHeading = "%nExamples:%n",
+        footer = {"  1. Every rung, in ladder order:",
+                "       ./ladder list",
+                "  2. The rungs of one module:",
+                "       ./ladder list | grep ' epoll '"})
 public final class ListCommand implements Callable<Integer> {
 
     public static void main(String[] args) {

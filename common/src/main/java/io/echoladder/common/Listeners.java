@@ -38,11 +38,50 @@ public final class Listeners {
         }
     }
 
-    /** The one line for a failed bind. */
+    /**
+     * The one line for a listener that cannot be had, the same on every rung, whichever API failed
+     * ({@code java.net}, our bindings or Netty): {@code cannot listen on HOST:PORT: REASON (WHAT TO DO)}.
+     * Named for its commonest cause; any bind or listen failure takes it.
+     */
     public static LadderException portTaken(ServerConfig config, IOException cause) {
-        return LadderException.failure("cannot listen on " + hostPort(config.host(), config.port()) + ": "
-                + (cause.getMessage() == null ? "address in use" : cause.getMessage())
-                + " (port " + config.port() + ")");
+        String reason = reason(cause);
+        return LadderException.failure("cannot listen on " + hostPort(config.host(), config.port()) + ": " + reason
+                + hint(reason));
+    }
+
+    /** Whether {@code e}, thrown while a rung set up its listener, is the bind or listen itself failing. */
+    public static boolean isListenFailure(IOException e) {
+        if (e instanceof BindException) {
+            return true;
+        }
+        return e instanceof io.echoladder.common.linux.Native.NativeException n
+                && (n.syscall().equals("bind") || n.syscall().equals("listen"));
+    }
+
+    /**
+     * What the kernel said, without the wrapping each API adds: {@code bind: } (our bindings),
+     * {@code bind(..) failed with error(-99): } (Netty).
+     */
+    static String reason(IOException cause) {
+        if (cause instanceof io.echoladder.common.linux.Native.NativeException n) {
+            return io.echoladder.common.linux.Native.strerror(n.errno());
+        }
+        String message = cause.getMessage() == null ? "address in use" : cause.getMessage();
+        return message.replaceFirst("^(bind|listen)(\\(\\.\\.\\))?( failed( with error\\(-?\\d+\\))?)?: ", "");
+    }
+
+    private static String hint(String reason) {
+        String r = reason.toLowerCase(java.util.Locale.ROOT);
+        if (r.contains("already in use")) {
+            return " (another process has that port: choose another --port, or --port 0 for any free one)";
+        }
+        if (r.contains("cannot assign requested address")) {
+            return " (no interface of this machine has that address)";
+        }
+        if (r.contains("permission denied")) {
+            return " (ports below 1024 need root or CAP_NET_BIND_SERVICE)";
+        }
+        return "";
     }
 
     /** {@code host:port}, with brackets around an IPv6 literal. */

@@ -21,4 +21,14 @@ public final class Rungs {
     public static Optional<Rung> find(String id) {
         return all().stream().filter(r -> r.id().equals(id)).findFirst();
     }
+
+    /** The rung with this id, or a usage error that names the nearest one ({@code did you mean 'epoll'?}). */
+    public static Rung require(String id) {
+        return find(id).orElseThrow(() -> LadderException.usage(unknown(id)));
+    }
+
+    /** {@code unknown rung 'epol' (did you mean 'epoll'?)}, or pointing at {@code ./ladder list}. */
+    public static String unknown(String id) {
+        return Cli.unknown("rung", id, all().stream().map(Rung::id).toList(), "./ladder list shows them");
+    }
 }

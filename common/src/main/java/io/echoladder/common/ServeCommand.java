@@ -1,5 +1,6 @@
 package io.echoladder.common;
 
+import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -17,8 +18,18 @@ import sun.misc.Signal;
  * {@code ./ladder serve RUNG}: runs one rung in the foreground. Its first line on stdout is exactly
  * {@code listening on HOST:PORT}; SIGINT or SIGTERM closes the listener and every connection and exits 0.
  */
-@Command(name = "serve", mixinStandardHelpOptions = true, sortOptions = false,
-        description = "Run one rung of the ladder in the foreground (./ladder list shows the rungs).")
+@Command(name = "serve", mixinStandardHelpOptions = true, versionProvider = Version.Provider.class, sortOptions = false,
+        description = {"Run one rung of the ladder in the foreground (./ladder list shows the rungs).",
+                "The first line is 'listening on HOST:PORT'; SIGINT (Ctrl-C) or SIGTERM closes everything and exits 0."},
+        footerHeading = "%nExamples:%n",
+        footer = {"  1. Serve the epoll rung on port 7007 until Ctrl-C:",
+                "       ./ladder serve epoll --port 7007",
+                "  2. In the background, any free port, the accepts per worker every 5 s:",
+                "       ./ladder serve thread-pool --port 0 --workers 4 --stats &",
+                "  3. A handler that takes 1 ms per read, handed by the loop to 8 threads:",
+                "       ./ladder serve epoll --port 7007 --work sleep:1ms --offload 8",
+                "  4. On every address of this machine, for clients on other machines:",
+                "       ./ladder serve nio-selector --host 0.0.0.0 --port 7007"})
 public final class ServeCommand implements Callable<Integer> {
 
     /** How long shutdown may take before the process gives up on a clean exit. */
@@ -75,8 +86,7 @@ public final class ServeCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        Rung rung = Rungs.find(rungId).orElseThrow(() -> LadderException.usage(
-                "unknown rung '" + rungId + "' (./ladder list shows them)"));
+        Rung rung = Rungs.require(rungId);
         refuseWhatDoesNotApply(rung);
         if (workTimeout != null && work == null) {
             // The watchdog times the handler's --work only: alone it would be accepted and do nothing.
@@ -93,7 +103,16 @@ public final class ServeCommand implements Callable<Integer> {
             throw LadderException.usage("--port must be 0 to 65535, not " + port);
         }
 
-        EchoServer server = rung.bind(config);
+        EchoServer server;
+        try {
+            server = rung.bind(config);
+        } catch (IOException e) {
+            // Each API words a failed bind its own way; the user gets one line naming the address.
+            if (Listeners.isListenFailure(e)) {
+                throw Listeners.portTaken(config, e);
+            }
+            throw e;
+        }
         Thread main = Thread.currentThread();
         Runnable stop = () -> {
             // Runs on the JVM's signal thread: closing wakes every thread blocked on the server's sockets.
@@ -102,7 +121,7 @@ public final class ServeCommand implements Callable<Integer> {
         };
         // Before the "listening on" line: whoever reads it may signal us at once.
         Signal.handle(new Signal("TERM"), s -> stop.run());
-        Signal.handle(new Signal("INT"), s -> stop.run());
+        Interrupts.onInterrupt(stop); // also when a script started us with SIGINT ignored (see Interrupts)
         // Built once before anyone connects: at a descriptor limit, the exit line must not need a class
         // it has not loaded yet (loading one can need a descriptor).
         server.stats().lines();

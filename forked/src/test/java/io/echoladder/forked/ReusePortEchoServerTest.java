@@ -38,7 +38,8 @@ class ReusePortEchoServerTest extends RungConformanceSuite {
             assertThat(second.status()).as("exit status of a second reuseport server on port %d: %s", port,
                     second.output()).isEqualTo(1);
             assertThat(second.output()).isEqualTo("serve: cannot listen on 127.0.0.1:" + port
-                    + ": bind: Address already in use (port " + port + ")");
+                    + ": Address already in use (another process has that port: choose another --port, or --port 0 for"
+                    + " any free one)");
             new EchoCases(first.address()).shortMessage(); // the first server is untouched
         }
     }

@@ -3,6 +3,7 @@ package io.echoladder.client.conformance;
 import io.echoladder.common.Cli;
 import io.echoladder.common.LadderException;
 import io.echoladder.common.Listeners;
+import io.echoladder.common.Version;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -25,11 +26,17 @@ import picocli.CommandLine.Option;
  * one that reads and never writes) would make every case wait out the reply timeout in turn: when case 1
  * gets no reply, the cases after it are skipped and say why, so the check answers in one timeout.
  */
-@Command(name = "check", mixinStandardHelpOptions = true, sortOptions = false,
+@Command(name = "check", mixinStandardHelpOptions = true, versionProvider = Version.Provider.class, sortOptions = false,
         description = {"Run the RFC 862 conformance cases against any TCP echo server, in seconds.",
                 "Exit 0 only if every contract case (1-5) passes; 6-7 report how the server",
                 "treats concurrent and silent clients. --hostile adds 13, 14 and 17: what a",
-                "horde of idle, dripping or bulk clients does to the others."})
+                "horde of idle, dripping or bulk clients does to the others."},
+        footerHeading = "%nExamples:%n",
+        footer = {"  1. A rung started in the background, then checked:",
+                "       ./ladder serve epoll --port 7007 &",
+                "       ./ladder check --port 7007",
+                "  2. The hordes too (about 20 s more):",
+                "       ./ladder check --port 7007 --hostile"})
 public final class CheckCommand implements Callable<Integer> {
 
     /** The contract: cases 1 to 5 (case 2 in two sizes), which decide the exit status. */

@@ -24,7 +24,8 @@ import java.nio.ByteOrder;
  * their C names. The calls an event loop makes on every event ({@link #read}, {@link #write},
  * {@link #accept4}, {@link #close}, {@link #shutdown}) return the C result, or {@code -errno} on
  * failure, so that EAGAIN costs a comparison instead of an exception; the set-up calls throw an
- * {@link IOException} naming the call.
+ * {@link IOException} naming the call. Besides sockets, one process call: {@link #signal}, which the
+ * JVM has no API for.
  */
 public final class Posix {
 
@@ -51,6 +52,11 @@ public final class Posix {
     public static final int EFD_NONBLOCK = 0x800;
     public static final int EFD_CLOEXEC = 0x80000;
     public static final int RLIMIT_NOFILE = 7;
+    // <signal.h>
+    public static final int SIGINT = 2;
+    /** {@code SIG_DFL}, {@code SIG_IGN}: the two dispositions that are not a handler, as pointer values. */
+    public static final long SIG_DFL = 0;
+    public static final long SIG_IGN = 1;
 
     /**
      * {@code struct sockaddr_in { sa_family_t sin_family; in_port_t sin_port; struct in_addr sin_addr;
@@ -336,6 +342,27 @@ public final class Posix {
         }
     }
 
+    /**
+     * {@code sighandler_t signal(int signum, sighandler_t handler);} with {@link #SIG_DFL} or {@link #SIG_IGN}:
+     * sets the disposition of a signal the JVM does not handle itself. The JVM's own {@code Signal.handle}
+     * leaves a shutdown signal alone when the process started with it ignored, so this is the only way
+     * to take such a signal back.
+     */
+    public static void signal(int signum, long disposition) throws IOException {
+        MemorySegment errno = Native.capture();
+        try {
+            MemorySegment previous = (MemorySegment) Signal.HANDLE.invokeExact(errno, signum,
+                    MemorySegment.ofAddress(disposition));
+            if (previous.address() == -1L) { // SIG_ERR
+                throw Native.exception("signal", Native.errno(errno));
+            }
+        } catch (IOException e) {
+            throw e;
+        } catch (Throwable t) {
+            throw Native.rethrow(t);
+        }
+    }
+
     static MemorySegment sockaddr(Arena arena, InetSocketAddress address) {
         InetAddress host = address.getAddress();
         if (host instanceof Inet4Address) {
@@ -423,6 +450,11 @@ public final class Posix {
     private static final class Shutdown {
         static final MethodHandle HANDLE = Native.errnoCall("shutdown",
                 FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT), false);
+    }
+
+    private static final class Signal {
+        static final MethodHandle HANDLE = Native.errnoCall("signal",
+                FunctionDescriptor.of(ADDRESS, JAVA_INT, ADDRESS), false);
     }
 
     private static final class Eventfd {

@@ -32,7 +32,6 @@ import io.netty.util.concurrent.EventExecutorGroup;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.io.IOException;
 import java.io.InterruptedIOException;
-import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.util.IdentityHashMap;
 import java.util.Map;
@@ -84,6 +83,7 @@ public final class NettyEchoServer implements EchoServer {
      */
     public NettyEchoServer(ServerConfig config, Supplier<IoHandlerFactory> transport,
                            Class<? extends ServerChannel> channel) throws IOException {
+        InetSocketAddress address = Listeners.address(config); // a host that does not resolve: before any thread starts
         int workers = config.workersOr(1);
         this.maxConnections = config.maxConnections();
         this.idleNanos = config.idleTimeout().toNanos();
@@ -118,17 +118,18 @@ public final class NettyEchoServer implements EchoServer {
                     }
                 });
         try {
-            this.listener = bootstrap.bind(Listeners.address(config)).syncUninterruptibly().channel();
+            this.listener = bootstrap.bind(address).syncUninterruptibly().channel();
             this.turnAway = AcceptPolicy.closingAcceptIfWaiting(((UnixChannel) listener).fd().intValue());
         } catch (Exception e) {
-            // Netty rethrows the bind's checked exception as it is: a BindException, or its own
-            // native IOException saying EADDRINUSE.
+            // Netty rethrows the bind's checked exception as it is: a BindException (NIO), or its own
+            // native IOException ("bind(..) failed with error(-99): ...") that this module cannot name.
+            // Either way the listener cannot be had: the one line every rung gives.
             accepts.close();
             shutdownLoops();
-            if (e instanceof BindException || String.valueOf(e.getMessage()).contains("Address already in use")) {
-                throw Listeners.portTaken(config, new IOException("Address already in use"));
+            if (e instanceof IOException io) {
+                throw Listeners.portTaken(config, io);
             }
-            throw e instanceof IOException io ? io : new IOException(e);
+            throw new IOException(e);
         }
     }
 
