@@ -6,6 +6,7 @@ import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_SHORT;
 
 import io.echoladder.common.ServeCommand;
+import io.echoladder.common.linux.IoUring;
 import io.echoladder.common.linux.Syscall;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -13,13 +14,15 @@ import java.util.Arrays;
 
 /**
  * A JVM in which the kernel refuses io_uring the way a container policy does: a seccomp filter makes
- * every {@code io_uring_setup(2)} of every thread fail with the errno given, and nothing else changes.
+ * every {@code io_uring_setup(2)} of every thread fail with the errno given, and nothing else changes; or
+ * ({@code NO_PBUF_RING}) in which it answers like a kernel older than 5.19, which has no buffer rings:
+ * {@code io_uring_register(IORING_REGISTER_PBUF_RING)} fails with EINVAL.
  * It then runs {@code ./ladder serve ARGS...}, or, with {@code --condition}, prints what
  * {@link IoUringAvailable} decides. The only way to take io_uring away from an unprivileged process;
  * {@code kernel.io_uring_disabled} needs root.
  *
  * <pre>{@code
- * java -cp TEST_CLASSPATH io.echoladder.uring.WithoutIoUring EPERM|ENOSYS serve-args... | --condition
+ * java -cp TEST_CLASSPATH io.echoladder.uring.WithoutIoUring EPERM|ENOSYS|NO_PBUF_RING serve-args... | --condition
  * }</pre>
  */
 public final class WithoutIoUring {
@@ -39,6 +42,7 @@ public final class WithoutIoUring {
     // struct seccomp_data { int nr; __u32 arch; __u64 instruction_pointer; __u64 args[6]; }
     private static final int DATA_NR = 0;
     private static final int DATA_ARCH = 4;
+    private static final int DATA_ARG1_LOW = 24; // args[1], its low 32 bits (little-endian)
     // <linux/filter.h> classic BPF
     private static final short LD_W_ABS = 0x20; // BPF_LD | BPF_W | BPF_ABS
     private static final short JEQ_K = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
@@ -47,12 +51,13 @@ public final class WithoutIoUring {
     private static final int SECCOMP_RET_ALLOW = 0x7fff_0000;
 
     public static void main(String[] args) throws Exception {
-        int errno = switch (args[0]) {
-            case "EPERM" -> 1;
-            case "ENOSYS" -> 38;
-            default -> throw new IllegalArgumentException("EPERM or ENOSYS, not " + args[0]);
-        };
-        forbidIoUringSetup(errno);
+        switch (args[0]) {
+            case "EPERM" -> forbid(Syscall.SYS_io_uring_setup, -1, 1);
+            case "ENOSYS" -> forbid(Syscall.SYS_io_uring_setup, -1, 38);
+            // What a kernel before 5.19 answers an io_uring_register opcode it does not know.
+            case "NO_PBUF_RING" -> forbid(Syscall.SYS_io_uring_register, IoUring.IORING_REGISTER_PBUF_RING, 22);
+            default -> throw new IllegalArgumentException("EPERM, ENOSYS or NO_PBUF_RING, not " + args[0]);
+        }
         String[] rest = Arrays.copyOfRange(args, 1, args.length);
         if (rest.length == 1 && rest[0].equals("--condition")) {
             var result = new IoUringAvailable().evaluateExecutionCondition(null); // the context is not read
@@ -63,22 +68,33 @@ public final class WithoutIoUring {
     }
 
     /**
-     * Installs the filter:
+     * Installs the filter: system call {@code nr} fails with {@code errno}, or, if {@code arg1} is not -1,
+     * only when its second argument is {@code arg1} (io_uring_register's opcode):
      * <pre>
-     *   ld  [arch]; jne AUDIT_ARCH, allow
-     *   ld  [nr];   jne io_uring_setup, allow
+     *   ld  [arch];    jne AUDIT_ARCH, allow
+     *   ld  [nr];      jne nr, allow
+     *   ld  [args[1]]; jne arg1, allow      (only with arg1)
      *   ret ERRNO | errno
      * allow:
      *   ret ALLOW
      * </pre>
      */
-    private static void forbidIoUringSetup(int errno) {
+    private static void forbid(long nr, int arg1, int errno) {
         try (Arena arena = Arena.ofConfined()) {
-            int[][] program = {
+            int[][] program = arg1 < 0 ? new int[][] {
                     {LD_W_ABS, 0, 0, DATA_ARCH},
                     {JEQ_K, 0, 3, AUDIT_ARCH},
                     {LD_W_ABS, 0, 0, DATA_NR},
-                    {JEQ_K, 0, 1, (int) Syscall.SYS_io_uring_setup},
+                    {JEQ_K, 0, 1, (int) nr},
+                    {RET_K, 0, 0, SECCOMP_RET_ERRNO | errno},
+                    {RET_K, 0, 0, SECCOMP_RET_ALLOW},
+            } : new int[][] {
+                    {LD_W_ABS, 0, 0, DATA_ARCH},
+                    {JEQ_K, 0, 5, AUDIT_ARCH},
+                    {LD_W_ABS, 0, 0, DATA_NR},
+                    {JEQ_K, 0, 3, (int) nr},
+                    {LD_W_ABS, 0, 0, DATA_ARG1_LOW},
+                    {JEQ_K, 0, 1, arg1},
                     {RET_K, 0, 0, SECCOMP_RET_ERRNO | errno},
                     {RET_K, 0, 0, SECCOMP_RET_ALLOW},
             };
