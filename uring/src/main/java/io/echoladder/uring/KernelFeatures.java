@@ -73,13 +73,28 @@ final class KernelFeatures {
         return Optional.empty();
     }
 
-    /** The real check on this kernel: {@link #missing} of what {@link #probe} finds. */
+    /**
+     * The real check on this kernel: {@link #missing} of what {@link #probe} finds. The probe runs on a
+     * thread of its own, which ends with it: the io_uring context the kernel attaches to a thread that
+     * submits (its task context, its io-wq) then goes with that thread, and the thread that will run the
+     * server's ring starts with none of the probe's.
+     */
     static Optional<String> check() {
+        java.util.concurrent.atomic.AtomicReference<Optional<String>> result = new java.util.concurrent.atomic.AtomicReference<>(
+                Optional.of("the feature check did not finish"));
+        Thread prober = Thread.ofPlatform().name("io-uring-probe").start(() -> {
+            try {
+                result.set(missing(probe(IORING_RECV_MULTISHOT)));
+            } catch (IOException | RuntimeException e) {
+                result.set(Optional.of("the feature check failed: " + e.getMessage()));
+            }
+        });
         try {
-            return missing(probe(IORING_RECV_MULTISHOT));
-        } catch (IOException e) {
-            return Optional.of("the feature check failed: " + e.getMessage());
+            prober.join((PROBE_TIMEOUT_SECONDS + 5) * 1000);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
+        return result.get();
     }
 
     /**
