@@ -157,7 +157,7 @@ public final class BenchCommand implements Callable<Integer> {
         }
         if (jmh || jmhOnly) {
             progress.printf(Locale.ROOT, "bench: JMH, %d rungs, about %d s; log in %s%n", rungIds.size(),
-                    rungIds.size() * 9 + 20, dir.resolve("jmh.txt"));
+                    rungIds.size() * 9 + 100, dir.resolve("jmh.txt"));
             String table = Jmh.run(dir, rungIds);
             Path report = dir.resolve("report.md");
             if (Files.exists(report)) {

@@ -1,5 +1,6 @@
 package io.echoladder.bench;
 
+import io.echoladder.bench.jmh.CriticalDowncallBenchmark;
 import io.echoladder.bench.jmh.FfmVersusNioBenchmark;
 import io.echoladder.bench.jmh.RoundTripBenchmark;
 import io.echoladder.client.RungProcess;
@@ -18,7 +19,8 @@ import org.openjdk.jmh.runner.options.TimeValue;
 
 /**
  * The JMH benchmarks with short settings (one fork, 2 × 1 s warm-up, 3 × 1 s measured): a round trip per
- * rung at one connection, and FFM against NIO on the read/write hot path. Writes jmh.json (JMH's own
+ * rung at one connection, FFM against NIO on the read/write hot path, and what a critical downcall
+ * saves on the calls the loops make. Writes jmh.json (JMH's own
  * format), jmh.txt (its log) and jmh.md (a table) into the report folder.
  */
 final class Jmh {
@@ -31,6 +33,7 @@ final class Jmh {
         Options options = new OptionsBuilder()
                 .include(RoundTripBenchmark.class.getName())
                 .include(FfmVersusNioBenchmark.class.getName())
+                .include(CriticalDowncallBenchmark.class.getName())
                 .param("rung", rungs.toArray(String[]::new))
                 .forks(1)
                 .warmupIterations(2)
@@ -53,7 +56,8 @@ final class Jmh {
                     name.substring(name.lastIndexOf('.', name.lastIndexOf('.') - 1) + 1), rung, primary.getScore(),
                     primary.getScoreError(), primary.getScoreUnit()));
         }
-        int expected = rungs.size() + 2;
+        int expected = rungs.size() + benchmarks(FfmVersusNioBenchmark.class)
+                + benchmarks(CriticalDowncallBenchmark.class);
         if (results.size() < expected) {
             md.append(String.format(Locale.ROOT, "%n%d of %d benchmarks failed; jmh.txt says why.%n",
                     expected - results.size(), expected));
@@ -61,5 +65,10 @@ final class Jmh {
         String table = md.toString();
         Files.writeString(dir.resolve("jmh.md"), table);
         return table;
+    }
+
+    private static int benchmarks(Class<?> type) {
+        return (int) java.util.Arrays.stream(type.getMethods())
+                .filter(m -> m.isAnnotationPresent(org.openjdk.jmh.annotations.Benchmark.class)).count();
     }
 }

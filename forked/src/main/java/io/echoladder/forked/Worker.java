@@ -21,7 +21,7 @@ import java.net.InetSocketAddress;
  *   <li>{@code connection NAME WORK}: receives one client socket (SCM_RIGHTS), echoes it, exits;
  *   <li>{@code prefork NAME WORK}: receives the listening socket and loops: accept, echo, accept...;
  *   <li>{@code prefork-epoll NAME WORK}: runs the epoll rung's loop on client descriptors the parent
- *       passes over the Unix socket (that loop does no work yet);
+ *       passes over the Unix socket (that loop does the --work too);
  *   <li>{@code reuseport NAME WORK HOST PORT}: binds its own listener on the shared port with SO_REUSEPORT,
  *       says it is ready, and loops like prefork.
  * </ul>

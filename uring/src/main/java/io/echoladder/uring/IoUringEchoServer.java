@@ -126,6 +126,14 @@ public final class IoUringEchoServer implements EchoServer {
             // EPERM, ENOSYS, ENOMEM: the machine refuses io_uring. One line, exit 1, and why.
             throw LadderException.failure("io-uring: " + IoUring.refusal().orElse(e.getMessage()));
         }
+        // io_uring is there; are the parts of it this loop is built on? (A 5.19 kernel has buffer rings
+        // but no multishot receive: the rung would start and then fail every client's first receive.)
+        java.util.Optional<String> missing = KernelFeatures.check();
+        if (missing.isPresent()) {
+            ring.close();
+            arena.close();
+            throw LadderException.failure("io-uring: " + missing.get());
+        }
         try {
             this.buffers = new ProvidedBuffers(ring, arena, BUFFERS, BUFFER_SIZE);
             // Every fd we can open is below the open-files limit, so a table that big has a slot for each.

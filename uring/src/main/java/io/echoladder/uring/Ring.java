@@ -58,16 +58,20 @@ import java.lang.invoke.VarHandle;
  *           publish head+1 (release) to hand the slot back
  * </pre>
  *
- * <p><b>Memory ordering.</b> Each ring has one producer and one consumer that run on different CPUs, and
- * the index each publishes is the only signal the other gets. So the producer's stores into an entry
- * must be visible before its new tail is, and the consumer must not read an entry before it has read the
- * tail that covers it: the tail is written with release semantics ({@code setRelease}) and read with
- * acquire semantics ({@code getAcquire}), the same pair as the kernel's {@code smp_store_release} and
- * {@code smp_load_acquire}. A plain store could be reordered (by the JIT, or by a weakly ordered CPU such
- * as ARM) before the entry's own stores, and the kernel would execute a half-written SQE; a plain load
- * of the CQ tail could be hoisted out of the loop, or let the entry's fields be read before they were
- * written, and we would act on a stale result. Our head stores are releases too, so the kernel does not
- * reuse a CQE slot while we are still reading it.
+ * <p><b>Memory ordering.</b> Each ring has one producer and one consumer, and the index each publishes is
+ * the only signal the other gets. Where the two run at the same time on different CPUs, the producer's
+ * stores into an entry must be visible before its new tail is, and the consumer must not read an entry
+ * before it has read the tail that covers it: the tail is written with release semantics
+ * ({@code setRelease}) and read with acquire semantics ({@code getAcquire}), the same pair as the
+ * kernel's {@code smp_store_release} and {@code smp_load_acquire}. That is the completion queue: the
+ * kernel posts completions from whichever CPU finishes a request, and a plain load of the CQ tail could
+ * be hoisted out of the loop, or let a CQE's fields be read before they were written; our CQ head store
+ * is a release too, so the kernel does not reuse a slot while we are still reading it. The submission
+ * queue is different without SQPOLL, as here: the kernel reads the SQ tail and the SQEs only inside our
+ * own {@code io_uring_enter}, after the system call, which orders our stores before its reads (liburing
+ * stores this tail with a plain store unless the ring has SQPOLL). The SQ tail's {@code setRelease} costs
+ * nothing on x86-64 and is what a ring with SQPOLL needs, where a kernel thread on another CPU polls the
+ * tail and could otherwise see it before the SQE's own stores.
  */
 final class Ring implements AutoCloseable {
 
@@ -269,7 +273,7 @@ final class Ring implements AutoCloseable {
     void submit(int waitFor) throws IOException {
         int toSubmit = tail - published;
         if (toSubmit > 0) {
-            INT.setRelease(sqRing, sqTail, tail); // the SQEs above are written before the kernel sees this
+            INT.setRelease(sqRing, sqTail, tail); // needed only with SQPOLL: see the class comment
             published = tail;
         }
         if (toSubmit == 0 && waitFor == 0) {

@@ -7,12 +7,13 @@ import org.junit.jupiter.api.extension.ExecutionCondition;
 import org.junit.jupiter.api.extension.ExtensionContext;
 
 /**
- * Runs a test only where the kernel grants io_uring; elsewhere the test is reported skipped with the
- * reason (the errno of io_uring_setup, and the sysctl if it is set), never passed silently.
+ * Runs a test only where the kernel grants io_uring and the features the rung is built on; elsewhere the
+ * test is reported skipped with the reason (the errno of io_uring_setup, and the sysctl if it is set, or
+ * the feature this kernel lacks), never passed silently.
  */
 final class IoUringAvailable implements ExecutionCondition {
 
-    private static final Optional<String> REFUSAL = IoUring.refusal();
+    private static final Optional<String> REFUSAL = IoUring.refusal().or(KernelFeatures::check);
 
     @Override
     public ConditionEvaluationResult evaluateExecutionCondition(ExtensionContext context) {

@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
@@ -14,7 +15,8 @@ import org.junit.jupiter.params.provider.CsvSource;
  * What a machine that refuses io_uring sees: both rungs exit 1 with one line naming the reason, and the
  * rungs' tests are skipped with it. The refusal is real, not simulated in the rung: each case runs in a
  * JVM whose {@code io_uring_setup(2)} a seccomp filter fails ({@link WithoutIoUring}), as Docker's
- * default profile does with EPERM and a kernel built without io_uring does with ENOSYS.
+ * default profile does with EPERM and a kernel built without io_uring does with ENOSYS; or whose
+ * {@code io_uring_register(IORING_REGISTER_PBUF_RING)} fails with EINVAL, as on a kernel older than 5.19.
  */
 class IoUringRefusalTest {
 
@@ -32,6 +34,23 @@ class IoUringRefusalTest {
             // Here nobody set the sysctl, so the reason is the other usual suspect.
             assertThat(run.output()).containsAnyOf("kernel.io_uring_disabled", "seccomp filter");
         }
+    }
+
+    @Test
+    void onAKernelWithoutBufferRingsTheHandWrittenRungExitsNamingTheFeature() throws Exception {
+        RungProcess.Refusal run = run("NO_PBUF_RING", "io-uring", "--port", "0");
+
+        assertThat(run.status()).as(run.output()).isEqualTo(1);
+        assertThat(run.output()).doesNotContain("\n").isEqualTo("serve: io-uring: this kernel has no buffer rings"
+                + " (IORING_REGISTER_PBUF_RING), which came in Linux 5.19 (the kernel answered EINVAL)");
+    }
+
+    @Test
+    void onAKernelWithoutBufferRingsTheRungsTestsAreSkippedNamingTheFeature() throws Exception {
+        RungProcess.Refusal run = run("NO_PBUF_RING", "--condition");
+
+        assertThat(run.status()).as(run.output()).isZero();
+        assertThat(run.output()).startsWith("disabled: this machine refuses io_uring: this kernel has no buffer rings");
     }
 
     @ParameterizedTest

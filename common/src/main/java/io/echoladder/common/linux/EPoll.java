@@ -163,9 +163,10 @@ public final class EPoll {
     }
 
     private static final class Ctl {
-        // Never blocks: critical, like read and write.
+        // Not critical: it takes the epoll instance's mutex, which another thread's epoll_wait holds
+        // while it collects events, so it can sleep (Native.errnoCall says why no binding is critical).
         static final MethodHandle HANDLE = Native.errnoCall("epoll_ctl",
-                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS), true);
+                FunctionDescriptor.of(JAVA_INT, JAVA_INT, JAVA_INT, JAVA_INT, ADDRESS), false);
     }
 
     private static final class Wait {

@@ -68,8 +68,18 @@ public final class Native {
 
     /**
      * Links {@code name} with errno captured. The handle's first parameter is the capture segment
-     * ({@link #capture()}); {@code critical} marks a call that never blocks (a non-blocking read, write,
-     * accept or close), which lets the JVM skip the thread-state transition around it.
+     * ({@link #capture()}).
+     *
+     * <p>{@code critical} would link it with {@code Linker.Option.critical}: no thread-state transition
+     * around the call, so the thread stays "in Java" while the C code runs, and a safepoint (a garbage
+     * collection, a thread dump) waits until it returns. The JDK allows that only for a function "that has
+     * an extremely short running time in all cases". No binding here is one, so every binding passes
+     * {@code false}: a system call is never that short in all cases (a non-blocking read or write still
+     * runs the TCP stack, and a 64 KiB loopback write runs the receiver's too; epoll_ctl takes a mutex
+     * that a concurrent epoll_wait holds; a read or write of a blocking eventfd can wait forever), and
+     * measured here the transition is 2-6 ns against 1.1-1.7 us for the cheapest system call
+     * ({@code CriticalDowncallBenchmark}; epoll/README.md has the figures). {@link #linkedCritical} shows
+     * the decision to a test.
      */
     static MethodHandle errnoCall(String name, FunctionDescriptor descriptor, boolean critical,
                                   Linker.Option... more) {
@@ -78,8 +88,17 @@ public final class Native {
         options.add(CAPTURE_ERRNO);
         if (critical) {
             options.add(Linker.Option.critical(false));
+            LINKED_CRITICAL.add(name);
         }
         return LINKER.downcallHandle(address, descriptor, options.toArray(Linker.Option[]::new));
+    }
+
+    /** The functions linked critical so far, by name. */
+    private static final java.util.Set<String> LINKED_CRITICAL = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /** Which of the functions linked so far are critical (none, as {@link #errnoCall} explains). */
+    static java.util.Set<String> linkedCritical() {
+        return java.util.Set.copyOf(LINKED_CRITICAL);
     }
 
     /** This thread's errno capture segment. */

@@ -207,7 +207,7 @@ public final class Posix {
 
     /**
      * {@code ssize_t read(int fd, void *buf, size_t count);}: bytes read, 0 at EOF, or {@code -errno}.
-     * Linked as a critical call (no thread-state transition), so only for non-blocking descriptors.
+     * An ordinary downcall, so also for blocking descriptors: the JVM can reach a safepoint while it waits.
      */
     public static long read(int fd, MemorySegment buffer, long count) {
         MemorySegment errno = Native.capture();
@@ -221,7 +221,7 @@ public final class Posix {
 
     /**
      * {@code ssize_t write(int fd, const void *buf, size_t count);}: bytes written, or {@code -errno}.
-     * Linked as a critical call, so only for non-blocking descriptors.
+     * An ordinary downcall, like {@link #read}.
      */
     public static long write(int fd, MemorySegment buffer, long count) {
         MemorySegment errno = Native.capture();
@@ -427,12 +427,12 @@ public final class Posix {
 
     private static final class Read {
         static final MethodHandle HANDLE = Native.errnoCall("read",
-                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), true);
+                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), false);
     }
 
     private static final class Write {
         static final MethodHandle HANDLE = Native.errnoCall("write",
-                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), true);
+                FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), false);
     }
 
 
