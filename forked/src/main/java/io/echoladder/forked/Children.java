@@ -4,22 +4,31 @@ import io.echoladder.common.AcceptPolicy;
 import io.echoladder.common.Jvm;
 import io.echoladder.common.ServerConfig;
 import io.echoladder.common.Work;
+import io.echoladder.common.linux.Native;
+import io.echoladder.common.linux.Poll;
 import io.echoladder.common.linux.Posix;
+import io.echoladder.common.linux.Syscall;
 import io.echoladder.common.linux.UnixSockets;
 import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.BooleanSupplier;
+import java.util.function.Consumer;
 
 /**
  * Starting, reaching and reaping child JVMs: what the process rungs share and do not teach. A child is
@@ -65,6 +74,7 @@ final class Children {
     private static final AtomicLong SEQUENCE = new AtomicLong();
 
     private final Set<Process> live = ConcurrentHashMap.newKeySet();
+    private final Reserve reserve = new Reserve();
     private final Work work;
     private final Path image;
     private final AtomicBoolean training = new AtomicBoolean();
@@ -131,7 +141,7 @@ final class Children {
      * no JVM outlives the failure that made it useless. {@code started} hears of the process as soon as
      * it exists.
      */
-    Child start(String mode, List<String> args, java.util.function.Consumer<Process> started, SetUp setUp)
+    Child start(String mode, List<String> args, Consumer<Process> started, SetUp setUp)
             throws IOException {
         Child child = connect(mode, args, started);
         try {
@@ -149,10 +159,16 @@ final class Children {
         }
     }
 
-    private Child connect(String mode, List<String> args, java.util.function.Consumer<Process> started)
+    private Child connect(String mode, List<String> args, Consumer<Process> started)
             throws IOException {
         String name = "echoladder/" + ProcessHandle.current().pid() + "/" + SEQUENCE.incrementAndGet();
-        int listener = UnixSockets.listen(name);
+        int listener;
+        reserve.numbers.lock();
+        try {
+            listener = UnixSockets.listen(name);
+        } finally {
+            reserve.numbers.unlock();
+        }
         boolean[] open = {true};
         try {
             List<String> command = new ArrayList<>();
@@ -168,12 +184,12 @@ final class Children {
             command.addAll(List.of("-cp", WORKER_CLASS_PATH, Worker.class.getName(), mode, name,
                     work.toString()));
             command.addAll(args);
-            Process process = new ProcessBuilder(command)
+            ProcessBuilder builder = new ProcessBuilder(command)
                     .redirectInput(ProcessBuilder.Redirect.from(Path.of("/dev/null").toFile()))
                     .redirectOutput(ProcessBuilder.Redirect.DISCARD)
                     // The recording worker's JVM reports on the cache it writes: not the server's business.
-                    .redirectError(recording ? ProcessBuilder.Redirect.DISCARD : ProcessBuilder.Redirect.INHERIT)
-                    .start();
+                    .redirectError(recording ? ProcessBuilder.Redirect.DISCARD : ProcessBuilder.Redirect.INHERIT);
+            Process process = reserve.start(builder);
             live.add(process);
             started.accept(process);
             process.onExit().thenRun(() -> live.remove(process));
@@ -186,10 +202,12 @@ final class Children {
                     }
                 }
             });
-            int control = Posix.accept4(listener, Posix.SOCK_CLOEXEC);
+            int control = reserve.accept(listener, Posix.SOCK_CLOEXEC);
             if (control < 0) {
                 process.destroyForcibly();
-                throw new IOException("worker " + process.pid() + " exited before connecting back");
+                throw control == -Native.EMFILE || control == -Native.ENFILE
+                        ? Native.exception("accept of worker " + process.pid() + "'s connection", -control)
+                        : new IOException("worker " + process.pid() + " exited before connecting back");
             }
             return new Child(process, control);
         } finally {
@@ -234,30 +252,119 @@ final class Children {
      * with an error). A client that left before it was taken, or a signal, just means: accept again; out of
      * descriptors, {@code accepts} turns the waiting client away (or pauses) and we accept again.
      */
-    static int accept(int listenFd, int flags, java.util.function.BooleanSupplier closing, AcceptPolicy accepts)
+    int accept(int listenFd, int flags, BooleanSupplier closing, AcceptPolicy accepts)
             throws IOException {
         // Blocking listener: the turn-away asks poll first, or it could block on the spare's number.
         AcceptPolicy.AcceptAndClose turnAway = AcceptPolicy.closingAcceptIfWaiting(listenFd);
         while (true) {
-            int client = Posix.accept4(listenFd, flags | Posix.SOCK_CLOEXEC);
+            int client = reserve.accept(listenFd, flags | Posix.SOCK_CLOEXEC);
             if (client >= 0) {
                 return client;
             }
             if (closing.getAsBoolean()) {
                 return -1;
             }
-            if (accepts.failed(-client, turnAway) == AcceptPolicy.Next.PAUSE) {
-                pause(accepts);
+            AcceptPolicy.Next next;
+            reserve.numbers.lock(); // a turn-away takes a number too
+            try {
+                next = accepts.failed(-client, turnAway);
+            } finally {
+                reserve.numbers.unlock();
+            }
+            if (next == AcceptPolicy.Next.PAUSE) {
+                accepts.sleepPause();
             }
         }
     }
 
-    /** {@link AcceptPolicy.Next#PAUSE} for a thread that blocks in accept: it sleeps the back-off. */
-    static void pause(AcceptPolicy accepts) throws java.io.InterruptedIOException {
-        try {
-            Thread.sleep(accepts.pauseMillis());
-        } catch (InterruptedException e) {
-            throw new java.io.InterruptedIOException("accept paused");
+    /**
+     * Descriptor numbers held for the next child's start. {@code ProcessBuilder.start} takes up to seven at
+     * once (the redirects' /dev/null, two pipes of the JDK's launch helper, /proc/PID/stat), and when it
+     * runs out halfway, JDK 25 closes numbers it never opened: seen with strace on a parent at its limit,
+     * {@code pipe2} failing with EMFILE, then {@code close(0)}, and on the next try the close of a client
+     * socket that had since been accepted into number 0. So a parent must never start a child short of
+     * descriptors. It holds {@link #SIZE} numbers on /dev/null; a start lets go of them, starts, and takes
+     * them back. Every other number the process rungs' parents take while they run (each accept, the Unix
+     * socket to a child) is taken under the same lock, so none lands on a reserved number in between. A
+     * reserve left short (some other part of the JVM took a number) is topped up before the next start,
+     * and a start it cannot top up fails with EMFILE, touching nothing.
+     */
+    static final class Reserve {
+
+        /** What a start needs, seven, and room for the recording worker's extra redirect and a margin. */
+        static final int SIZE = 10;
+
+        final ReentrantLock numbers = new ReentrantLock();
+        private final int[] held = new int[SIZE];
+        private final MemorySegment devNull =
+                Arena.ofAuto().allocateFrom("/dev/null");
+
+        Reserve() {
+            Arrays.fill(held, -1);
+            numbers.lock();
+            try {
+                topUp();
+            } finally {
+                numbers.unlock();
+            }
         }
+
+        /** Holds every number it can up to {@link #SIZE}; whether it holds them all. Under the lock. */
+        private boolean topUp() {
+            boolean full = true;
+            for (int i = 0; i < SIZE; i++) {
+                if (held[i] < 0) {
+                    held[i] = (int) Syscall.call(Syscall.SYS_openat, AT_FDCWD, devNull.address(),
+                            O_RDONLY | O_CLOEXEC);
+                    full &= held[i] >= 0;
+                }
+            }
+            return full;
+        }
+
+        Process start(ProcessBuilder builder) throws IOException {
+            numbers.lock();
+            try {
+                if (!topUp()) {
+                    throw Native.exception("start of a worker JVM (descriptors held for it)", Native.EMFILE);
+                }
+                for (int i = 0; i < SIZE; i++) {
+                    Syscall.call(Syscall.SYS_close, held[i], 0, 0);
+                    held[i] = -1;
+                }
+                try {
+                    return builder.start();
+                } finally {
+                    topUp();
+                }
+            } finally {
+                numbers.unlock();
+            }
+        }
+
+        /**
+         * accept4 on a blocking listener, without holding the lock while it waits: poll waits for a
+         * connection (or for the shutdown that stops the server), then accept takes its number under the
+         * lock. The caller is the listener's only acceptor, so the connection poll saw is still there.
+         */
+        int accept(int listenFd, int flags) throws IOException {
+            try (Arena arena = Arena.ofConfined()) {
+                MemorySegment pollfd = Poll.allocate(arena, 1);
+                Poll.set(pollfd, 0, listenFd, Poll.POLLIN);
+                while (Poll.poll(pollfd, 1, -1) == 0) {
+                    // a signal: wait again
+                }
+            }
+            numbers.lock();
+            try {
+                return Posix.accept4(listenFd, flags);
+            } finally {
+                numbers.unlock();
+            }
+        }
+
+        private static final int O_RDONLY = 0;
+        private static final int O_CLOEXEC = 0x80000;
+        private static final int AT_FDCWD = -100;
     }
 }

@@ -24,6 +24,7 @@ public final class PreforkEpollEchoServer implements EchoServer {
 
     private final int listenFd;
     private final InetSocketAddress address;
+    private final Children children;
     private final WorkerPool pool;
     private final AcceptPolicy accepts;
     private volatile boolean closing;
@@ -31,7 +32,7 @@ public final class PreforkEpollEchoServer implements EchoServer {
     private PreforkEpollEchoServer(ServerConfig config) throws IOException {
         this.listenFd = ProcessPerConnectionEchoServer.blockingListener(config);
         this.address = Posix.getsockname(listenFd);
-        Children children = new Children(config);
+        this.children = new Children(config);
         int workers = config.workersOr(Runtime.getRuntime().availableProcessors());
         this.pool = new WorkerPool("prefork-epoll", workers, children, "prefork-epoll", List.of(), child -> { });
         this.accepts = new AcceptPolicy(pool.stats());
@@ -44,7 +45,7 @@ public final class PreforkEpollEchoServer implements EchoServer {
             for (int next = 0; ; next = (next + 1) % pool.size()) {
                 // Blocks in accept(2). Accepted non-blocking: the flag lives on the open socket, which
                 // the worker's epoll loop needs that way.
-                int client = Children.accept(listenFd, Posix.SOCK_NONBLOCK, () -> closing, accepts);
+                int client = children.accept(listenFd, Posix.SOCK_NONBLOCK, () -> closing, accepts);
                 if (client < 0) {
                     return;
                 }

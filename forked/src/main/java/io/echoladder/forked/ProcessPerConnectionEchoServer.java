@@ -93,7 +93,7 @@ public final class ProcessPerConnectionEchoServer implements EchoServer {
         try {
             while (true) {
                 // Blocks in accept(2) until a client arrives, or close() stops the server.
-                int client = Children.accept(listenFd, 0, () -> closing, accepts);
+                int client = children.accept(listenFd, 0, () -> closing, accepts);
                 if (client < 0) {
                     return;
                 }
