@@ -219,6 +219,18 @@ public final class AcceptPolicy implements AutoCloseable {
         return Math.max(pauseMillis, MIN_PAUSE_MILLIS);
     }
 
+    /**
+     * {@link Next#PAUSE} for a thread that blocks in accept: it sleeps {@link #pauseMillis()}. Here, not in
+     * a caller's class, so that nothing new is loaded at the limit.
+     */
+    public void sleepPause() throws java.io.InterruptedIOException {
+        try {
+            Thread.sleep(pauseMillis());
+        } catch (InterruptedException e) {
+            throw new java.io.InterruptedIOException("accept paused");
+        }
+    }
+
     /** Whether the spare is held now (false only between a lost turn-away and the next one). */
     public synchronized boolean holdsSpare() {
         return spare >= 0;

@@ -110,7 +110,7 @@ public final class Worker {
             if (client < 0) {
                 long before = accepts.turnedAway();
                 if (accepts.failed(-client, turnAway) == AcceptPolicy.Next.PAUSE) {
-                    Children.pause(accepts);
+                    accepts.sleepPause(); // nothing may load a class at the limit: Children would
                 }
                 if (accepts.turnedAway() > before) {
                     UnixSockets.writeByte(parent, TURNED_AWAY);
