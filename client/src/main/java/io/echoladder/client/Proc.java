@@ -49,6 +49,23 @@ public final class Proc {
         }
     }
 
+    /**
+     * {@link #lowestFreeFd} once it has read the same five times in a row, 100 ms apart (at most 5 s): a
+     * server closes a client that just left a moment after the client sees its echo, and a limit set
+     * while that descriptor was still open would leave its number free below the limit.
+     */
+    public static long settledLowestFreeFd(long pid) throws InterruptedException {
+        long last = lowestFreeFd(pid);
+        int same = 0;
+        for (int i = 0; i < 50 && same < 5; i++) {
+            Thread.sleep(100);
+            long now = lowestFreeFd(pid);
+            same = now == last ? same + 1 : 0;
+            last = now;
+        }
+        return last;
+    }
+
     /** The lowest descriptor number a process has free: where its next open or accept would land. */
     public static long lowestFreeFd(long pid) {
         try (Stream<Path> fds = Files.list(Path.of("/proc", Long.toString(pid), "fd"))) {

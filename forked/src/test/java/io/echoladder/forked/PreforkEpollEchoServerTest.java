@@ -2,8 +2,6 @@ package io.echoladder.forked;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import static org.assertj.core.api.Assertions.assertThat;
-
 import io.echoladder.client.Proc;
 import io.echoladder.client.RungProcess;
 import io.echoladder.client.conformance.EchoCases;
@@ -40,7 +38,7 @@ class PreforkEpollEchoServerTest extends RungConformanceSuite {
             on.shortMessage(); // the worker is up and has served
             ProcessHandle worker = Proc.tree(server.pid()).stream().filter(p -> p.pid() != server.pid())
                     .findFirst().orElseThrow();
-            long old = Posix.setOpenFilesLimit(worker.pid(), Proc.lowestFreeFd(worker.pid()));
+            long old = Posix.setOpenFilesLimit(worker.pid(), Proc.settledLowestFreeFd(worker.pid()));
             try (EchoSession refused = on.connect("client past the worker's limit")) {
                 refused.send(new byte[] {1});
                 assertThat(refused.awaitClose(Duration.ofSeconds(10))).as("the client the worker could not receive")

@@ -534,7 +534,8 @@ public abstract class RungConformanceSuite {
      * How many clients case 20 holds while the server runs out of descriptors: they must go on echoing.
      * By default 10 for a rung that serves clients concurrently and none for one that serves one at a time
      * (a held client would keep it from ever calling accept). A pool holds fewer than its workers, so that
-     * one worker is left to accept into the limit.
+     * one worker is left to accept into the limit; a rung whose workers each serve one client at a time
+     * holds none (one per worker never needs more descriptors than it has) and tests its limit apart.
      */
     protected int heldAtTheLimit() {
         return servesConcurrently() ? 10 : 0;
@@ -641,8 +642,8 @@ public abstract class RungConformanceSuite {
                     assertThat(turnedAway + fates[0]).as("clients %s turned away (counted) or closed", rung())
                             .isPositive();
                 } else {
-                    // One client at a time needs one descriptor: past its own, the server never asks for more.
-                    say("holds one client at a time: the limit is never reached by clients");
+                    // One client at a time (per worker) needs one descriptor: the server never asks for more.
+                    say("holds one client at a time (per worker): the limit is never reached by clients");
                 }
                 say("after the held clients left: " + after + "; turned away (counted by the server): " + turnedAway);
                 recordHostile("out of descriptors", "passed: " + turnedAway + " turned away, " + fates[2]
