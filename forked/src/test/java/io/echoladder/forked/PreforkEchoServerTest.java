@@ -5,11 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.echoladder.client.Proc;
 import io.echoladder.client.RungProcess;
 import io.echoladder.client.conformance.EchoCases;
-import io.echoladder.client.conformance.EchoSession;
 import io.echoladder.client.conformance.RungConformanceSuite;
-import io.echoladder.common.Stats;
-import io.echoladder.common.linux.Posix;
-import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -53,28 +49,14 @@ class PreforkEchoServerTest extends RungConformanceSuite {
         try (RungProcess server = start(List.of("--workers", "1", "--no-startup-image", "--stats", "100ms"))) {
             EchoCases on = new EchoCases(server.address());
             on.shortMessage(); // the worker is up, has served, and waits in accept again
-            ProcessHandle worker = Proc.tree(server.pid()).stream().filter(p -> p.pid() != server.pid())
-                    .findFirst().orElseThrow();
-            long old = Posix.setOpenFilesLimit(worker.pid(), Proc.settledLowestFreeFd(worker.pid()));
-            try {
+            WorkerAtItsLimit.check(server, on, this::say, worker -> {
                 say("the last client the limit lets in: " + on.shortMessage());
                 long cpuBefore = Proc.cpuNanos(worker.pid());
                 Thread.sleep(1000); // at its limit with nobody waiting: the worker must pause, not spin
                 long cpuMillis = (Proc.cpuNanos(worker.pid()) - cpuBefore) / 1_000_000;
                 assertThat(cpuMillis).as("the worker's CPU over 1 s at its limit, nobody waiting").isLessThan(200);
-                try (EchoSession refused = on.connect("client past the worker's limit")) {
-                    refused.send(new byte[] {1});
-                    assertThat(refused.awaitClose(Duration.ofSeconds(10))).as("the client the worker could not take")
-                            .isNotNull();
-                }
-            } finally {
-                Posix.setOpenFilesLimit(worker.pid(), old);
-            }
-            say("after the worker's limit was raised again: " + on.shortMessage());
-            assertThat(worker.isAlive()).as("the worker that ran out (pid %d); %s", worker.pid(), server.diagnostics())
-                    .isTrue();
-            assertThat(server.terminate(Duration.ofSeconds(5))).as(server.diagnostics()).isZero();
-            assertThat(exitStats(server).get("counted").get(Stats.TURNED_AWAY).asLong()).isEqualTo(1);
+                WorkerAtItsLimit.aClientPastItIsClosed(on);
+            });
         }
     }
 }
