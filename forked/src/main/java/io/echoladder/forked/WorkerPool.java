@@ -73,9 +73,22 @@ final class WorkerPool {
                 + child.process().exitValue() + "; starting a replacement");
         try {
             spawn(index);
+            System.err.println(rung + ": worker-" + index + " replaced (pid " + slots.get(index).process().pid() + ")");
         } catch (IOException e) {
             System.err.println(rung + ": could not replace worker-" + index + ": " + e.getMessage());
         }
+    }
+
+    /** The workers' process IDs, in slot order (a slot being refilled after a crash is left out). */
+    List<Long> pids() {
+        List<Long> pids = new java.util.ArrayList<>();
+        for (int i = 0; i < slots.length(); i++) {
+            Children.Child child = slots.get(i);
+            if (child != null) {
+                pids.add(child.process().pid());
+            }
+        }
+        return List.copyOf(pids);
     }
 
     int size() {
