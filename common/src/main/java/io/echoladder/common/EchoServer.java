@@ -1,6 +1,7 @@
 package io.echoladder.common;
 
 import java.net.InetSocketAddress;
+import java.util.List;
 
 /** A bound echo server: {@link #serve()} runs it, {@link #close()} (from any thread) stops it. */
 public interface EchoServer extends AutoCloseable {
@@ -25,4 +26,14 @@ public interface EchoServer extends AutoCloseable {
      * server's threads, read by {@code --stats} from another: printed on exit and every interval.
      */
     Stats stats();
+
+    /**
+     * The process IDs of the workers this server started before it returned from binding, for the rungs
+     * that pre-spawn worker processes ({@code serve} prints them as {@code workers: PID PID ...}, so that
+     * a script can kill one by its PID); empty for a server that serves in its own process or starts a
+     * process per client.
+     */
+    default List<Long> workerPids() {
+        return List.of();
+    }
 }

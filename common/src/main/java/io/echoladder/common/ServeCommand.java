@@ -20,7 +20,9 @@ import sun.misc.Signal;
  */
 @Command(name = "serve", mixinStandardHelpOptions = true, versionProvider = Version.Provider.class, sortOptions = false,
         description = {"Run one rung of the ladder in the foreground (./ladder list shows the rungs).",
-                "The first line is 'listening on HOST:PORT'; SIGINT (Ctrl-C) or SIGTERM closes everything and exits 0."},
+                "The first line is 'listening on HOST:PORT'; the process rungs that start their workers up front",
+                "(prefork, prefork-epoll, reuseport) then print 'workers: PID PID ...'.",
+                "SIGINT (Ctrl-C) or SIGTERM closes everything and exits 0."},
         footerHeading = "%nExamples:%n",
         footer = {"  1. Serve the epoll rung on port 7007 until Ctrl-C:",
                 "       ./ladder serve epoll --port 7007",
@@ -128,7 +130,15 @@ public final class ServeCommand implements Callable<Integer> {
         server.stats().json();
         PrintStream out = System.out;
         InetSocketAddress bound = server.localAddress();
-        out.println("listening on " + Listeners.hostPort(host, bound.getPort()));
+        String lines = "listening on " + Listeners.hostPort(host, bound.getPort()) + System.lineSeparator();
+        List<Long> workerPids = server.workerPids();
+        if (!workerPids.isEmpty()) {
+            // The process rungs' workers, started while binding: a script kills one by its PID. One write
+            // with the line above, so whoever has read that one can read this one too.
+            lines += "workers: " + String.join(" ", workerPids.stream().map(String::valueOf).toList())
+                    + System.lineSeparator();
+        }
+        out.print(lines);
         out.flush();
         if (!config.statsInterval().isZero()) {
             Thread.ofPlatform().daemon().name("stats").start(() -> printStatsEvery(server, config, main));

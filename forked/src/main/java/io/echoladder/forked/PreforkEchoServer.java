@@ -31,12 +31,18 @@ public final class PreforkEchoServer implements EchoServer {
         Children children = new Children(config);
         this.pool = new WorkerPool("prefork", config.workersOr(Runtime.getRuntime().availableProcessors()), children,
                 "prefork", List.of(), child -> UnixSockets.sendFd(child.control(), listenFd, (byte) 'l'));
+        try {
+            pool.start(); // before serve's "listening on", which is followed by the workers' PIDs
+        } catch (IOException | RuntimeException e) {
+            pool.stop();
+            Posix.close(listenFd);
+            throw e;
+        }
     }
 
     @Override
     public void serve() throws IOException, InterruptedException {
         try {
-            pool.start();
             pool.awaitStopRequest(); // the workers accept; this process only watches them
         } finally {
             pool.stop();
@@ -57,6 +63,11 @@ public final class PreforkEchoServer implements EchoServer {
     @Override
     public Stats stats() {
         return pool.stats();
+    }
+
+    @Override
+    public List<Long> workerPids() {
+        return pool.pids();
     }
 
     public static final class Provider extends RungProvider {

@@ -35,13 +35,19 @@ public final class PreforkEpollEchoServer implements EchoServer {
         this.children = new Children(config);
         int workers = config.workersOr(Runtime.getRuntime().availableProcessors());
         this.pool = new WorkerPool("prefork-epoll", workers, children, "prefork-epoll", List.of(), child -> { });
-        this.accepts = new AcceptPolicy(pool.stats());
+        try {
+            pool.start(); // before serve's "listening on", which is followed by the workers' PIDs
+            this.accepts = new AcceptPolicy(pool.stats());
+        } catch (IOException | RuntimeException e) {
+            pool.stop();
+            Posix.close(listenFd);
+            throw e;
+        }
     }
 
     @Override
     public void serve() throws IOException {
         try {
-            pool.start();
             for (int next = 0; ; next = (next + 1) % pool.size()) {
                 // Blocks in accept(2). Accepted non-blocking: the flag lives on the open socket, which
                 // the worker's epoll loop needs that way.
@@ -80,6 +86,11 @@ public final class PreforkEpollEchoServer implements EchoServer {
     @Override
     public Stats stats() {
         return pool.stats();
+    }
+
+    @Override
+    public List<Long> workerPids() {
+        return pool.pids();
     }
 
     public static final class Provider extends RungProvider {

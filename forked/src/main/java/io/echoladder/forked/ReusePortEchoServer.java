@@ -97,6 +97,11 @@ public final class ReusePortEchoServer implements EchoServer {
         return pool.stats();
     }
 
+    @Override
+    public List<Long> workerPids() {
+        return pool.pids();
+    }
+
     public static final class Provider extends RungProvider {
         public Provider() {
             super("reuseport", 130, "forked",

@@ -44,10 +44,11 @@ final class WorkerPool {
         }
     }
 
-    private void spawn(int index) throws IOException {
+    private Children.Child spawn(int index) throws IOException {
         Children.Child child = children.start(mode, args, process -> { }, setUp);
         slots.set(index, child);
         Thread.ofPlatform().daemon().name("watch-worker-" + index).start(() -> watch(index, child));
+        return child;
     }
 
     private void watch(int index, Children.Child child) {
@@ -72,10 +73,23 @@ final class WorkerPool {
         System.err.println(rung + ": worker-" + index + " (pid " + child.process().pid() + ") exited with status "
                 + child.process().exitValue() + "; starting a replacement");
         try {
-            spawn(index);
+            long pid = spawn(index).process().pid();
+            System.err.println(rung + ": worker-" + index + " replaced (pid " + pid + ")"); // serve's workers line named the first
         } catch (IOException e) {
             System.err.println(rung + ": could not replace worker-" + index + ": " + e.getMessage());
         }
+    }
+
+    /** The workers' process IDs, in slot order (a slot being refilled after a crash is left out). */
+    List<Long> pids() {
+        List<Long> pids = new java.util.ArrayList<>();
+        for (int i = 0; i < slots.length(); i++) {
+            Children.Child child = slots.get(i);
+            if (child != null) {
+                pids.add(child.process().pid());
+            }
+        }
+        return List.copyOf(pids);
     }
 
     int size() {

@@ -8,6 +8,8 @@ import io.echoladder.client.conformance.EchoCases;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -35,6 +37,42 @@ class WorkerLifecycleTest {
                 cases.bulk(1 << 20); // byte-exact, whichever worker gets it
             }
             cases.shortMessage();
+        }
+    }
+
+    /**
+     * {@code serve} prints {@code workers: PID PID} after {@code listening on}, so a page's shell block can
+     * kill one worker by PID instead of guessing among the launcher's children: the PIDs are exactly the
+     * worker processes, and killing the first one leaves the server serving.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"prefork", "prefork-epoll", "reuseport"})
+    void serveNamesItsWorkersPidsAfterTheListeningLine(String rung) throws Exception {
+        try (RungProcess server = RungProcess.start(rung, List.of("--workers", "2"))) {
+            List<ProcessHandle> workers = workers(server, 2);
+            List<String> lines = server.stdout();
+            assertThat(lines).as("stdout after 'listening on'").isNotEmpty();
+            assertThat(lines.getFirst()).matches("workers: \\d+ \\d+");
+            List<Long> pids = Stream.of(lines.getFirst().substring("workers: ".length()).split(" "))
+                    .map(Long::valueOf).toList();
+            assertThat(pids).containsExactlyInAnyOrderElementsOf(workers.stream().map(ProcessHandle::pid).toList());
+
+            ProcessHandle victim = ProcessHandle.of(pids.getFirst()).orElseThrow();
+            victim.destroyForcibly();
+            victim.onExit().get(10, TimeUnit.SECONDS);
+            EchoCases cases = new EchoCases(server.address());
+            cases.bulk(1 << 20);
+            cases.shortMessage();
+            assertThat(server.process().isAlive()).as(server.diagnostics()).isTrue();
+        }
+    }
+
+    /** A process per client is started when the client comes, so there are no workers to name. */
+    @Test
+    void processPerConnectionNamesNoWorkers() throws Exception {
+        try (RungProcess server = RungProcess.start("process-per-connection", List.of())) {
+            new EchoCases(server.address()).shortMessage();
+            assertThat(server.stdout()).noneMatch(line -> line.startsWith("workers:"));
         }
     }
 
