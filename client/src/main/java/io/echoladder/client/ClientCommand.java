@@ -162,8 +162,8 @@ public final class ClientCommand implements Callable<Integer> {
             return Interrupts.EXIT_STATUS; // what was measured is printed; a cut run neither passes nor fails
         }
         if (report.messages() == 0) {
-            err.println("client: no message was answered in the " + LoadReport.millis(spec.duration().toNanos())
-                    + " window" + (lost.isEmpty() ? "" : ": " + lost));
+            err.println("client: " + nothingAnswered(report.durationSeconds(), spec.duration())
+                    + (lost.isEmpty() ? "" : ": " + lost));
             return 1; // whatever --allow-errors says: a run that measured nothing did not pass
         }
         if (!lost.isEmpty()) {
@@ -182,6 +182,20 @@ public final class ClientCommand implements Callable<Integer> {
                         afterSeconds, measuredSeconds)
                 : String.format(Locale.ROOT, "interrupted after %.1f s, before the measured window: nothing was measured",
                         afterSeconds);
+    }
+
+    /**
+     * Why a run answered nothing, over the time it actually ran: {@code no message was answered in the 3.0 s
+     * window}, or, when every connection failed before the window's planned end, how long it lasted.
+     */
+    static String nothingAnswered(double measuredSeconds, Duration asked) {
+        long ran = Math.round(measuredSeconds * 1e9);
+        if (ran <= 0) {
+            return "no message was answered: every connection had failed before the measured window began";
+        }
+        return "no message was answered in the " + LoadReport.millis(ran) + " window"
+                + (ran < asked.toNanos() ? " (of " + LoadReport.millis(asked.toNanos())
+                + " asked for: it ended when every connection had failed)" : "");
     }
 
     /** The report's JSON with {@code interrupted_after_s} in front: seconds from the start, or null for a whole run. */

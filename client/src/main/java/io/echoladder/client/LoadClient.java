@@ -109,6 +109,7 @@ public final class LoadClient {
         long nextProgress = start + TimeUnit.SECONDS.toNanos(1);
         long lastCount = 0;
         long lastAt = start;
+        boolean lastInWindow = false;
         while (threads.stream().anyMatch(Thread::isAlive)) {
             long now = System.nanoTime();
             windowEnd = Math.min(plannedEnd, stop.at()); // the workers see the stop too, within their next wake-up
@@ -121,13 +122,17 @@ public final class LoadClient {
                 window.closed();
             }
             if (progress != null && now >= nextProgress) {
-                long count = workers.stream().mapToLong(w -> w.completed.get()).sum();
-                progress.printf(Locale.ROOT, "%5.1f s  %,12d messages  %,10.0f msgs/s  errors %d%s%n",
-                        (now - start) / 1e9, count, (count - lastCount) / ((now - lastAt) / 1e9), errors.total(),
-                        now < windowStart ? "  (warm-up)" : now >= windowEnd ? "  (waiting for replies in flight)" : "");
+                boolean inWindow = now >= windowStart;
+                long count = workers.stream().mapToLong(w -> (inWindow ? w.windowCompleted : w.warmupCompleted).get()).sum();
+                // The rate since the last line, over the same counter (the first line of the window starts at 0).
+                long since = inWindow == lastInWindow ? lastAt : Math.max(lastAt, windowStart);
+                double rate = (count - (inWindow == lastInWindow ? lastCount : 0)) / (Math.max(now - since, 1_000_000) / 1e9);
+                progress.println(progressLine((now - start) / 1e9, inWindow, count, rate, errors.total(),
+                        now >= windowEnd));
                 progress.flush();
                 lastCount = count;
                 lastAt = now;
+                lastInWindow = inWindow;
                 nextProgress += TimeUnit.SECONDS.toNanos(1);
             }
             long wakeAt = cpuAtWindowStart < 0 ? windowStart : cpuAtWindowEnd < 0 ? windowEnd : now + 100_000_000;
@@ -163,7 +168,12 @@ public final class LoadClient {
         long unanswered = 0;
         long oldest = 0;
         long finished = start;
-        boolean quotaDone = true;
+        for (LoadWorker worker : workers) {
+            finished = Math.max(finished, worker.finishedAt);
+        }
+        // The window lasted until its end (as planned, or at Ctrl-C), or until the run did, if that was
+        // earlier: --messages all answered, or every connection failed. The figures cover the time it ran.
+        long end = Math.min(windowEnd, finished);
         for (LoadWorker worker : workers) {
             answered.add(worker.latency);
             connect.add(worker.connectLatency);
@@ -173,25 +183,37 @@ public final class LoadClient {
             connected += worker.connected;
             unanswered += worker.unanswered;
             oldest = Math.max(oldest, worker.oldestUnanswered);
-            finished = Math.max(finished, worker.finishedAt);
-            quotaDone &= worker.quotaDone;
+            // Closed loop: a connection that failed for good waited from then until the window's end.
+            for (long since : worker.deadSince) {
+                if (since < end && end >= windowStart) {
+                    denied.recordValue(end - Math.max(since, windowStart));
+                }
+            }
         }
-        // A window cut short by --messages lasted until the last reply; one whose connections all failed
-        // still lasted its full length: what was not done in it is what the server did not do.
-        long end = quotaDone ? Math.min(windowEnd, finished) : windowEnd;
         double seconds = Math.max(0, (end - windowStart) / 1e9);
         double cpuPerMessage = messages > 0 && cpuAtWindowStart >= 0
-                ? (cpuAtEnd - cpuAtWindowStart) / 1e3 / messages : 0;
+                ? (cpuAtEnd - cpuAtWindowStart) / 1e3 / messages : Double.NaN;
 
         long ceiling = ceilingNanos(spec);
-        long censored = spec.openLoop() ? unanswered : deniedRoundTrips(denied, answered, ceiling);
+        // With no connection ever made, nothing was sent: there is no latency to speak of, not even a bound.
+        long censored = connected == 0 ? 0 : spec.openLoop() ? unanswered : deniedRoundTrips(denied, answered, ceiling);
         Histogram latency = answered.copy();
         if (censored > 0) {
             latency.recordValueWithCount(ceiling, censored);
         }
         return new LoadReport(spec, connected, seconds, messages, latency, connect, errors, cpuPerMessage,
                 windowStart, Math.max(windowStart, end), new LoadReport.Unanswered(unanswered, oldest, censored, ceiling),
-                sendLag);
+                sendLag, answered);
+    }
+
+    /**
+     * The progress line: the messages of the measured window, or, before it, of the warm-up, labelled as
+     * such (they are not in the summary); {@code rate} is since the last line.
+     */
+    static String progressLine(double seconds, boolean inWindow, long count, double rate, long errors, boolean drain) {
+        return String.format(Locale.ROOT, "%5.1f s  %s %,12d messages  %,10.0f msgs/s  errors %,d%s", seconds,
+                inWindow ? "measured" : "warm-up ", count, rate, errors,
+                drain ? "  (window closed, waiting for replies in flight)" : "");
     }
 
     /**

@@ -15,16 +15,19 @@ import org.HdrHistogram.Histogram;
  * @param latency           per message (churn: per exchange, connect included), nanoseconds
  * @param connect           connect latency, nanoseconds
  * @param errors            errors by kind, with the first of each
- * @param cpuMicrosPerMessage this client's own CPU time (user + system, all threads) per message in the window
+ * @param cpuMicrosPerMessage this client's own CPU time (user + system, all threads) per message in the window;
+ *                          NaN when no message was answered (there is nothing to divide it by)
  * @param windowStart       {@link System#nanoTime()} when the measured window began
  * @param windowEnd         {@link System#nanoTime()} when it ended
  * @param unanswered        what the server left unanswered, and how it is counted in {@code latency}
  * @param sendLag           open loop: how late the client sent each message of the window against its own
  *                          schedule, nanoseconds (empty in closed loop); its lag is part of every latency
+ * @param answered          the latency of the answered messages alone, without the samples {@code latency}
+ *                          counts at the ceiling for the unanswered ones: what the replies that came took
  */
 public record LoadReport(LoadSpec spec, long connected, double durationSeconds, long messages, Histogram latency,
                          Histogram connect, Errors errors, double cpuMicrosPerMessage, long windowStart,
-                         long windowEnd, Unanswered unanswered, Histogram sendLag) {
+                         long windowEnd, Unanswered unanswered, Histogram sendLag, Histogram answered) {
 
     /**
      * Whether the client could not keep to its own schedule: half or more of the measured p99 is its own
@@ -48,19 +51,27 @@ public record LoadReport(LoadSpec spec, long connected, double durationSeconds, 
         public static final Unanswered NONE = new Unanswered(0, 0, 0, 0);
     }
 
-    /** The percentiles every output shows, with their JSON names. */
-    public static final double[] PERCENTILES = {50, 90, 99, 99.9};
-    private static final String[] PERCENTILE_KEYS = {"p50", "p90", "p99", "p999"};
-    private static final String[] PERCENTILE_LABELS = {"p50", "p90", "p99", "p99.9"};
+    /** The percentiles every output shows, with their JSON names; then the maximum and the mean. */
+    public static final double[] PERCENTILES = {50, 90, 99, 99.9, 99.99};
+    private static final String[] PERCENTILE_KEYS = {"p50", "p90", "p99", "p999", "p9999"};
+    private static final String[] PERCENTILE_LABELS = {"p50", "p90", "p99", "p99.9", "p99.99"};
+    /** Stands for the maximum where a percentile is asked for. */
+    public static final double MAX = 100;
+    /** Stands for the mean where a percentile is asked for. */
+    public static final double MEAN = -1;
 
     /**
      * Whether a percentile of {@code latency} falls among the unanswered samples: its value is then only
-     * a lower bound (the ceiling), and every output says so. {@code 100} stands for the maximum.
+     * a lower bound (the ceiling), and every output says so. {@code 100} stands for the maximum, and
+     * {@link #MEAN} for the mean, a lower bound as soon as one sample is.
      */
     public static boolean censored(Histogram latency, long censored, double percentile) {
         long total = latency.getTotalCount();
         if (censored <= 0 || total == 0) {
             return false;
+        }
+        if (percentile == MEAN) {
+            return true;
         }
         // The rank HdrHistogram's getValueAtPercentile reads; unanswered samples are the top ones.
         long rank = Math.max(1, (long) (percentile / 100.0 * total + 0.5));
@@ -71,8 +82,19 @@ public record LoadReport(LoadSpec spec, long connected, double durationSeconds, 
         return censored(latency, unanswered.censored(), percentile);
     }
 
+    /** Whether any latency was measured: a message answered, or one unanswered counted at the ceiling. */
+    public boolean latencyMeasured() {
+        return latency.getTotalCount() > 0;
+    }
+
+    /** Whether a rate was measured: the window ran for some time with a connection made. */
+    public boolean rateMeasured() {
+        return durationSeconds > 0 && connected > 0;
+    }
+
+    /** Messages per second in the window; 0 when none was measured (see {@link #rateMeasured}). */
     public double messagesPerSecond() {
-        return durationSeconds > 0 ? messages / durationSeconds : 0;
+        return rateMeasured() ? messages / durationSeconds : 0;
     }
 
     /** Megabytes (10^6) per second echoed back, one direction. */
@@ -94,7 +116,15 @@ public record LoadReport(LoadSpec spec, long connected, double durationSeconds, 
         return h.getTotalCount() == 0 ? 0 : h.getMaxValue() / 1000.0;
     }
 
-    /** One JSON object; the keys are a contract other tools read. */
+    /** A percentile, {@link #MAX} or {@link #MEAN} of {@code h} in microseconds; NaN when {@code h} is empty. */
+    static double figureUs(Histogram h, double percentile) {
+        if (h.getTotalCount() == 0) {
+            return Double.NaN;
+        }
+        return percentile == MEAN ? h.getMean() / 1000.0 : percentile >= MAX ? maxUs(h) : us(h, percentile);
+    }
+
+    /** One JSON object; the keys are a contract other tools read. A figure nothing measured is null. */
     public String toJson() {
         StringBuilder json = new StringBuilder(512).append('{');
         field(json, "mode", quote(spec.mode().id()));
@@ -103,23 +133,25 @@ public record LoadReport(LoadSpec spec, long connected, double durationSeconds, 
         field(json, "size", spec.size());
         field(json, "duration_s", num(durationSeconds));
         field(json, "messages", messages);
-        field(json, "msgs_per_s", num(messagesPerSecond()));
-        field(json, "mb_per_s", num(megabytesPerSecond()));
-        StringBuilder percentiles = new StringBuilder("{");
+        field(json, "msgs_per_s", rateMeasured() ? num(messagesPerSecond()) : "null");
+        field(json, "mb_per_s", rateMeasured() ? num(megabytesPerSecond()) : "null");
         StringBuilder censoredKeys = new StringBuilder("[");
         for (int i = 0; i < PERCENTILES.length; i++) {
-            percentiles.append(quote(PERCENTILE_KEYS[i])).append(':').append(num(percentileUs(PERCENTILES[i]))).append(',');
             if (censored(PERCENTILES[i])) {
                 censoredKeys.append(censoredKeys.length() > 1 ? "," : "").append(quote(PERCENTILE_KEYS[i]));
             }
         }
-        if (censored(100)) {
-            censoredKeys.append(censoredKeys.length() > 1 ? "," : "").append(quote("max"));
+        for (String key : new String[] {"max", "mean"}) {
+            if (censored(key.equals("max") ? MAX : MEAN)) {
+                censoredKeys.append(censoredKeys.length() > 1 ? "," : "").append(quote(key));
+            }
         }
-        field(json, "latency_us", percentiles.append("\"max\":").append(num(percentileUs(100))).append('}'));
-        // The samples that stand for unanswered messages, and which percentiles are only lower bounds.
+        field(json, "latency_us", figures(p -> latencyMeasured() ? percentileUs(p) : Double.NaN));
+        // The samples that stand for unanswered messages, and which figures are only lower bounds.
         field(json, "latency_censored", "{\"samples\":" + unanswered.censored() + ",\"of\":" + latency.getTotalCount()
                 + ",\"ceiling_us\":" + num(unanswered.ceilingNanos() / 1e3) + ",\"percentiles\":" + censoredKeys + "]}");
+        // The answered messages alone: beside the figures above wherever some went unanswered.
+        field(json, "latency_answered_us", answered.getTotalCount() == 0 ? "null" : figures(p -> figureUs(answered, p)));
         field(json, "unanswered", unanswered.messages());
         field(json, "oldest_unanswered_ms", unanswered.messages() > 0 ? num(unanswered.oldestNanos() / 1e6) : "null");
         field(json, "connect_us", connect.getTotalCount() == 0 || spec.mode() == LoadSpec.Mode.PERSISTENT ? "null"
@@ -147,22 +179,34 @@ public record LoadReport(LoadSpec spec, long connected, double durationSeconds, 
         return json.append('}').toString();
     }
 
-    /** The human summary. */
+    /** {@code {"p50":..,"p90":..,"p99":..,"p999":..,"p9999":..,"max":..,"mean":..}}, null where NaN. */
+    private static String figures(java.util.function.DoubleUnaryOperator us) {
+        StringBuilder object = new StringBuilder("{");
+        for (int i = 0; i < PERCENTILES.length; i++) {
+            object.append(quote(PERCENTILE_KEYS[i])).append(':').append(num(us.applyAsDouble(PERCENTILES[i]))).append(',');
+        }
+        return object.append("\"max\":").append(num(us.applyAsDouble(MAX)))
+                .append(",\"mean\":").append(num(us.applyAsDouble(MEAN))).append('}').toString();
+    }
+
+    /** The human summary; {@code n/a} where nothing was measured. */
     public String toText() {
         StringBuilder text = new StringBuilder();
         String loop = spec.openLoop()
                 ? String.format(Locale.ROOT, "open loop at %,.0f msgs/s", spec.offeredRate()) : "closed loop";
-        text.append(String.format(Locale.ROOT, "%s: %,d connections (%,d connected), %,d B messages, %s, pipeline %d, %d thread%s%n",
-                spec.mode().id(), spec.connections(), connected, spec.size(), loop, spec.pipeline(), spec.threads(),
-                spec.threads() == 1 ? "" : "s"));
-        text.append(String.format(Locale.ROOT, "messages     %,d in %.2f s: %,.0f msgs/s, %,.2f MB/s%n",
-                messages, durationSeconds, messagesPerSecond(), megabytesPerSecond()));
-        StringBuilder line = new StringBuilder("latency      ");
-        for (int i = 0; i < PERCENTILES.length; i++) {
-            line.append(PERCENTILE_LABELS[i]).append(' ').append(latencyText(PERCENTILES[i])).append("  ");
+        text.append(String.format(Locale.ROOT, "%s: %s (%,d connected), %s messages, %s, pipeline %d, %s%n",
+                spec.mode().id(), count(spec.connections(), "connection"), connected, bytes(spec.size()), loop,
+                spec.pipeline(), count(spec.threads(), "thread")));
+        text.append(String.format(Locale.ROOT, "messages     %,d in %.2f s: %s msgs/s, %s%n", messages, durationSeconds,
+                rateMeasured() ? String.format(Locale.ROOT, "%,.0f", messagesPerSecond()) : "n/a",
+                rateMeasured() ? bytesPerSecond(messagesPerSecond() * spec.size()) : "n/a MB/s"));
+        text.append("latency      ").append(latencyLine(this::latencyText))
+                .append(spec.openLoop() && latencyMeasured() ? "  (from intended send times)" : "").append('\n');
+        if (unanswered.censored() > 0 && answered.getTotalCount() > 0) {
+            // The figure above counts what never came back; what did come back, alone, is not the same thing.
+            text.append("answered     ").append(latencyLine(p -> micros(figureUs(answered, p))))
+                    .append(String.format(Locale.ROOT, "  (the %,d answered alone)%n", answered.getTotalCount()));
         }
-        line.append("max ").append(latencyText(100));
-        text.append(line).append(spec.openLoop() ? "  (from intended send times)" : "").append('\n');
         if (unanswered.censored() > 0) {
             text.append(String.format(Locale.ROOT, "unanswered   %,d messages, the oldest after %s; %,d of %,d latency samples "
                             + "stand for them, at the %s ceiling (\u2265: a lower bound)%n", unanswered.messages(),
@@ -178,7 +222,8 @@ public record LoadReport(LoadSpec spec, long connected, double durationSeconds, 
         } else {
             StringBuilder kinds = new StringBuilder();
             for (Errors.Kind kind : Errors.Kind.values()) {
-                kinds.append(kinds.isEmpty() ? "" : ", ").append(kind.id()).append(' ').append(errors.count(kind));
+                kinds.append(kinds.isEmpty() ? "" : ", ").append(kind.id()).append(' ')
+                        .append(String.format(Locale.ROOT, "%,d", errors.count(kind)));
             }
             text.append("errors       ").append(kinds).append('\n');
             errors.firsts().forEach((kind, what) -> text.append("  first ").append(kind.id()).append(": ")
@@ -189,24 +234,70 @@ public record LoadReport(LoadSpec spec, long connected, double durationSeconds, 
                     micros(us(sendLag, 50)), micros(us(sendLag, 99)), clientLimited()
                             ? " (the client's own lag: half the p99 or more; it, not the server, set the pace)" : ""));
         }
-        text.append(String.format(Locale.ROOT, "client CPU   %.2f us per message%n", cpuMicrosPerMessage));
+        text.append("client CPU   ").append(Double.isFinite(cpuMicrosPerMessage)
+                ? String.format(Locale.ROOT, "%,.2f us per message", cpuMicrosPerMessage) : "n/a (no message answered)")
+                .append('\n');
         return text.toString();
     }
 
-    /** A percentile for people: its value, or {@code ≥ ceiling} when it falls among unanswered messages. */
+    /** {@code p50 709 us  p90 ...  p99.99 ...  max ...  mean ...}, or {@code n/a} when nothing was measured. */
+    private String latencyLine(java.util.function.DoubleFunction<String> figure) {
+        if (!latencyMeasured()) {
+            return "n/a";
+        }
+        StringBuilder line = new StringBuilder();
+        for (int i = 0; i < PERCENTILES.length; i++) {
+            line.append(PERCENTILE_LABELS[i]).append(' ').append(figure.apply(PERCENTILES[i])).append("  ");
+        }
+        return line.append("max ").append(figure.apply(MAX)).append("  mean ").append(figure.apply(MEAN)).toString();
+    }
+
+    /** A percentile for people: its value, {@code ≥ ceiling} when it falls among unanswered messages, or n/a. */
     public String latencyText(double percentile) {
+        if (!latencyMeasured()) {
+            return "n/a";
+        }
         return censored(percentile) ? "\u2265 " + micros(percentileUs(percentile)) : micros(percentileUs(percentile));
     }
 
     /**
-     * A latency percentile in microseconds ({@code 100}: the maximum); where it falls among unanswered
-     * messages, the ceiling they are counted at (exactly, not HdrHistogram's bucket around it).
+     * A latency percentile in microseconds ({@link #MAX}: the maximum, {@link #MEAN}: the mean); where it
+     * falls among unanswered messages, the ceiling they are counted at (exactly, not HdrHistogram's bucket
+     * around it), and for the mean, the mean with them counted at the ceiling. 0 when nothing was measured
+     * (the outputs say n/a or null then: see {@link #latencyMeasured}).
      */
     public double percentileUs(double percentile) {
-        if (censored(percentile)) {
+        if (!latencyMeasured()) {
+            return 0;
+        }
+        if (censored(percentile) && percentile != MEAN) {
             return unanswered.ceilingNanos() / 1e3;
         }
-        return percentile >= 100 ? maxUs(latency) : us(latency, percentile);
+        return figureUs(latency, percentile);
+    }
+
+    /** {@code 1 connection}, {@code 1,000 connections}. */
+    public static String count(long n, String noun) {
+        return String.format(Locale.ROOT, "%,d %s%s", n, noun, n == 1 ? "" : "s");
+    }
+
+    /** A size for people: {@code 64 B}, {@code 1,024 B}, {@code 1 MiB (1,048,576 B)} for whole mebibytes. */
+    public static String bytes(long n) {
+        return n >= (1 << 20) && n % (1 << 20) == 0
+                ? String.format(Locale.ROOT, "%,d MiB (%,d B)", n >> 20, n) : String.format(Locale.ROOT, "%,d B", n);
+    }
+
+    /** Bytes per second with three significant figures or more: {@code 7.42 MB/s}, {@code 640 kB/s}, {@code 64 B/s}. */
+    public static String bytesPerSecond(double bytesPerSecond) {
+        String[] units = {"B/s", "kB/s", "MB/s", "GB/s"};
+        int unit = 0;
+        double value = bytesPerSecond;
+        while (value >= 1000 && unit < units.length - 1) {
+            value /= 1000;
+            unit++;
+        }
+        String digits = value >= 100 || unit == 0 ? "%,.0f" : value >= 10 ? "%.1f" : "%.2f";
+        return String.format(Locale.ROOT, digits + " %s", value, units[unit]);
     }
 
     /** Nanoseconds as {@code 850 ms} or {@code 5.0 s}. */
@@ -216,9 +307,10 @@ public record LoadReport(LoadSpec spec, long connected, double durationSeconds, 
                 : String.format(Locale.ROOT, "%,.0f ms", nanos / 1e6);
     }
 
-    /** Microseconds as {@code 709 us}, {@code 12.3 ms} or {@code 1,000 ms}. */
+    /** Microseconds as {@code 709 us}, {@code 12.3 ms} or {@code 1,000 ms}; {@code n/a} for NaN. */
     public static String micros(double us) {
-        return us >= 100_000 ? String.format(Locale.ROOT, "%,.0f ms", us / 1000)
+        return Double.isNaN(us) ? "n/a"
+                : us >= 100_000 ? String.format(Locale.ROOT, "%,.0f ms", us / 1000)
                 : us >= 10_000 ? String.format(Locale.ROOT, "%,.1f ms", us / 1000)
                 : String.format(Locale.ROOT, "%,.0f us", us);
     }

@@ -105,9 +105,9 @@ public final class Stats {
             text.append('\n').append(perWorker("events per worker: ", events.toMap()));
         }
         text.append("\ncounted: ").append(counted().entrySet().stream()
-                .map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining(" ")));
+                .map(e -> e.getKey() + "=" + count(e.getValue())).collect(Collectors.joining(" ")));
         if (workTimeoutsShown) {
-            text.append('\n').append(WORK_TIMEOUTS_LINE).append(workTimeouts.sum());
+            text.append('\n').append(WORK_TIMEOUTS_LINE).append(count(workTimeouts.sum()));
         }
         return text.toString();
     }
@@ -128,8 +128,13 @@ public final class Stats {
     public static String perWorker(String label, Map<String, Long> perWorker) {
         long total = perWorker.values().stream().mapToLong(Long::longValue).sum();
         return label + perWorker.entrySet().stream()
-                .map(e -> e.getKey() + "=" + e.getValue())
-                .collect(Collectors.joining(" ")) + " (total " + total + ")";
+                .map(e -> e.getKey() + "=" + count(e.getValue()))
+                .collect(Collectors.joining(" ")) + " (total " + count(total) + ")";
+    }
+
+    /** A count for people, {@code 42,859}: the human lines only; the JSON line keeps plain numbers. */
+    private static String count(long value) {
+        return String.format(java.util.Locale.ROOT, "%,d", value);
     }
 
     private static String object(Map<String, Long> values) {

@@ -23,6 +23,18 @@ class StatsTest {
     }
 
     @Test
+    void peopleReadThousandsSeparatorsAndProgramsPlainNumbers() {
+        Stats stats = new Stats("main", 1);
+        for (int i = 0; i < 42_859; i++) {
+            stats.served().served(0);
+        }
+        stats.counter(Stats.FAILED).add(1_234);
+        assertThat(stats.lines()).isEqualTo("served per worker: main=42,859 (total 42,859)\n"
+                + "counted: failed=1,234 turned-away=0");
+        assertThat(stats.json()).contains("\"served\":{\"main\":42859}").contains("\"failed\":1234");
+    }
+
+    @Test
     void oneWorkerIsNamedByItsPrefixAloneAndTheWorkTimeoutLineIsShownWhenAsked() {
         Stats stats = new Stats("loop", 1);
         stats.workTimeouts().increment();

@@ -9,6 +9,7 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
@@ -186,11 +187,11 @@ public final class CheckCommand implements Callable<Integer> {
                 }
                 if (c.number() == 1 && e.kind() == CaseFailure.Kind.NO_REPLY) {
                     // Every case after it waits for replies too, and would wait out the same timeout.
-                    silent = "not run: case 1 got no reply in " + timeout.toMillis() + " ms, and this one would wait as long";
+                    silent = "not run: case 1 got no reply in " + EchoCases.n(timeout.toMillis()) + " ms, and this one would wait as long";
                 }
             }
             long millis = (System.nanoTime() - start) / 1_000_000;
-            out.printf("%s  %-2d %-28s %s (%d ms)%n", verdict, c.number(), c.name(), detail, millis);
+            out.printf(Locale.ROOT, "%s  %-2d %-28s %s (%,d ms)%n", verdict, c.number(), c.name(), detail, millis);
             if (silent != null && c.number() == 1) {
                 out.println("      a server answering nobody looks like this: one that serves one client at a time and is busy "
                         + "with another, or one that reads and never writes");

@@ -7,6 +7,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -22,6 +23,12 @@ import java.util.concurrent.Future;
  * @param seed    seed of every random payload, so a failure can be replayed
  */
 public record EchoCases(InetSocketAddress address, Duration timeout, long seed) {
+
+    /** A count for people: {@code 1,048,576}. */
+    public static String n(long value) {
+        return String.format(Locale.ROOT, "%,d", value);
+    }
+
 
     /**
      * How long a second client waits for its echo before we conclude the server serves one at a time:
@@ -84,7 +91,7 @@ public record EchoCases(InetSocketAddress address, Duration timeout, long seed) 
             session.send(message);
             session.expect(message);
         }
-        return message.length + " bytes echoed";
+        return n(message.length) + " bytes echoed";
     }
 
     /** Case 2: {@code size} random bytes written in chunks of 1 B to 64 KiB while reading, byte-exact. */
@@ -94,7 +101,7 @@ public record EchoCases(InetSocketAddress address, Duration timeout, long seed) 
         try (EchoSession session = connect(size / (1024 * 1024) + " MiB")) {
             session.echo(data, 64 * 1024, dataSeed + 1, false);
         }
-        return size + " random bytes echoed byte-exact (seed " + dataSeed + ")";
+        return n(size) + " random bytes echoed byte-exact (seed " + dataSeed + ")";
     }
 
     /** Case 3: {@code times} clients connect and close at once; the server keeps serving. */
@@ -103,7 +110,7 @@ public record EchoCases(InetSocketAddress address, Duration timeout, long seed) 
             connect("connect-and-close #" + (i + 1)).close();
         }
         shortMessage();
-        return times + " clients connected and closed at once, then a message was still echoed";
+        return n(times) + " clients connected and closed at once, then a message was still echoed";
     }
 
     /** Case 4: write {@code n} bytes, shut down our output: exactly {@code n} bytes come back, then EOF. */
@@ -112,7 +119,7 @@ public record EchoCases(InetSocketAddress address, Duration timeout, long seed) 
         try (EchoSession session = connect("half-close")) {
             session.echo(data, 64 * 1024, seed + 5, true);
         }
-        return n + " bytes then half-close: exactly " + n + " bytes came back, then EOF";
+        return n(n) + " bytes then half-close: exactly " + n(n) + " bytes came back, then EOF";
     }
 
     /** Case 5: a client resets (SO_LINGER 0) mid-stream; the next client is served. */
@@ -252,10 +259,10 @@ public record EchoCases(InetSocketAddress address, Duration timeout, long seed) 
         String done = manyClients(clients, size);
         long millis = (System.nanoTime() - start) / 1_000_000;
         if (millis > within.toMillis()) {
-            throw new CaseFailure(CaseFailure.Kind.NO_REPLY, done + ", but in " + millis + " ms, not within "
-                    + within.toMillis() + " ms");
+            throw new CaseFailure(CaseFailure.Kind.NO_REPLY, done + ", but in " + n(millis) + " ms, not within "
+                    + n(within.toMillis()) + " ms");
         }
-        return done + " in " + millis + " ms";
+        return done + " in " + n(millis) + " ms";
     }
 
     private static void join(Thread thread) {
@@ -278,7 +285,7 @@ public record EchoCases(InetSocketAddress address, Duration timeout, long seed) 
                 session.reset();
             }
         }
-        return connections + " clients sent " + size + " bytes each and reset";
+        return n(connections) + " clients sent " + n(size) + " bytes each and reset";
     }
 
     /**
@@ -298,7 +305,7 @@ public record EchoCases(InetSocketAddress address, Duration timeout, long seed) 
                 first.close();
                 // The first client left: a one-at-a-time server must now take the second.
                 if (second.poll(timeout) != 'p') {
-                    throw new CaseFailure("second client was not answered within " + timeout.toMillis()
+                    throw new CaseFailure("second client was not answered within " + n(timeout.toMillis())
                             + " ms even after the first client left");
                 }
                 return Concurrency.ONE_AT_A_TIME;
@@ -313,7 +320,7 @@ public record EchoCases(InetSocketAddress address, Duration timeout, long seed) 
             throw new CaseFailure(failures.getFirst().kind(), failures.size() + " of " + clients
                     + " clients failed; first: " + failures.getFirst().getMessage());
         }
-        return clients + " clients × " + size / 1024 + " KiB at once, all byte-exact";
+        return n(clients) + " clients × " + n(size / 1024) + " KiB at once, all byte-exact";
     }
 
     /** {@code clients} clients at once, each echoing {@code size} random bytes; what went wrong for each that failed. */
@@ -366,7 +373,7 @@ public record EchoCases(InetSocketAddress address, Duration timeout, long seed) 
                 idle.close();
                 // The silent client left: a one-at-a-time server must now take the other.
                 if (active.poll(timeout) != 'p') {
-                    throw new CaseFailure("active client was not answered within " + timeout.toMillis()
+                    throw new CaseFailure("active client was not answered within " + n(timeout.toMillis())
                             + " ms even after the idle client, which never sent a byte, left");
                 }
                 return Concurrency.ONE_AT_A_TIME;

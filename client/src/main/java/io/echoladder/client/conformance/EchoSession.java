@@ -123,8 +123,8 @@ public final class EchoSession implements AutoCloseable {
         while (matched < expected.length) {
             int n = read(buffer, Math.min(buffer.length, expected.length - matched), matched, expected.length);
             if (n < 0) {
-                throw new CaseFailure(CaseFailure.Kind.CLOSED, label + ": server closed the connection after echoing " + matched
-                        + " of " + expected.length + " bytes");
+                throw new CaseFailure(CaseFailure.Kind.CLOSED, label + ": server closed the connection after echoing " + EchoCases.n(matched)
+                        + " of " + EchoCases.n(expected.length) + " bytes");
             }
             for (int i = 0; i < n; i++, matched++) {
                 if (buffer[i] != expected[matched]) {
@@ -140,7 +140,7 @@ public final class EchoSession implements AutoCloseable {
         byte[] buffer = new byte[1024];
         int n = read(buffer, buffer.length, 0, 0);
         if (n >= 0) {
-            throw new CaseFailure(CaseFailure.Kind.WRONG_BYTES, label + ": server sent " + n + " bytes more than it was sent");
+            throw new CaseFailure(CaseFailure.Kind.WRONG_BYTES, label + ": server sent " + EchoCases.n(n) + " bytes more than it was sent");
         }
     }
 
@@ -177,7 +177,7 @@ public final class EchoSession implements AutoCloseable {
             socket.setSoTimeout((int) Math.max(1, wait.toMillis()));
             int n = in.read(new byte[1024]);
             if (n > 0) {
-                throw new CaseFailure(CaseFailure.Kind.WRONG_BYTES, label + ": server sent " + n + " bytes nobody sent it");
+                throw new CaseFailure(CaseFailure.Kind.WRONG_BYTES, label + ": server sent " + EchoCases.n(n) + " bytes nobody sent it");
             }
             return "closed";
         } catch (SocketTimeoutException e) {
@@ -210,10 +210,10 @@ public final class EchoSession implements AutoCloseable {
             }
             return n;
         } catch (SocketTimeoutException e) {
-            throw new CaseFailure(CaseFailure.Kind.NO_REPLY, label + ": no reply for " + timeout.toMillis() + " ms after "
-                    + (expected == 0 ? "the last byte (expected EOF)" : matched + " of " + expected + " bytes"));
+            throw new CaseFailure(CaseFailure.Kind.NO_REPLY, label + ": no reply for " + EchoCases.n(timeout.toMillis()) + " ms after "
+                    + (expected == 0 ? "the last byte (expected EOF)" : EchoCases.n(matched) + " of " + EchoCases.n(expected) + " bytes"));
         } catch (IOException e) {
-            throw new CaseFailure(CaseFailure.Kind.CLOSED, label + ": " + e.getMessage() + " after " + received + " bytes echoed");
+            throw new CaseFailure(CaseFailure.Kind.CLOSED, label + ": " + e.getMessage() + " after " + EchoCases.n(received) + " bytes echoed");
         }
     }
 

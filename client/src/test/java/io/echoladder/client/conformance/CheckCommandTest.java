@@ -47,6 +47,11 @@ class CheckCommandTest {
                     .contains("INFO  7  idle client                  a client that never sends does not hold up others")
                     .endsWith("5 of 5 contract cases passed\n")
                     .doesNotContain("FAIL").doesNotContain("WARN").doesNotContain("idle horde").doesNotContain("SKIP");
+            // Numbers people read carry thousands separators.
+            assertThat(run.out()).contains("1,048,576 random bytes echoed byte-exact")
+                    .contains("16,777,216 random bytes echoed byte-exact")
+                    .contains("100,003 bytes then half-close: exactly 100,003 bytes came back")
+                    .containsPattern("\\([0-9]{1,3}(,[0-9]{3})* ms\\)\n");
         }
     }
 
@@ -107,11 +112,11 @@ class CheckCommandTest {
             holder.expect(new byte[] {1}); // the server is serving it now, and only it
             Run run = check("--port", Integer.toString(server.port()), "--timeout", "1s", "--hostile");
             assertThat(run.status()).as(run.out()).isEqualTo(1);
-            assertThat(run.out()).contains("FAIL  1  short message                short message: no reply for 1000 ms")
-                    .contains("SKIP  2  1 MiB in random chunks       not run: case 1 got no reply in 1000 ms")
-                    .contains("SKIP  5  reset mid-stream             not run: case 1 got no reply in 1000 ms")
-                    .contains("SKIP  7  idle client                  not run: case 1 got no reply in 1000 ms")
-                    .contains("SKIP  17 fan-in of 500 × 256 KiB      not run: case 1 got no reply in 1000 ms")
+            assertThat(run.out()).contains("FAIL  1  short message                short message: no reply for 1,000 ms")
+                    .contains("SKIP  2  1 MiB in random chunks       not run: case 1 got no reply in 1,000 ms")
+                    .contains("SKIP  5  reset mid-stream             not run: case 1 got no reply in 1,000 ms")
+                    .contains("SKIP  7  idle client                  not run: case 1 got no reply in 1,000 ms")
+                    .contains("SKIP  17 fan-in of 500 × 256 KiB      not run: case 1 got no reply in 1,000 ms")
                     .contains("a server answering nobody looks like this")
                     .contains("0 of 5 contract cases passed (4 not run)")
                     .contains("FAILED: case 1 (short message)")
@@ -129,7 +134,7 @@ class CheckCommandTest {
             String expected = switch (fault) {
                 case FLIP -> "byte at offset 10 differs: sent 0x6f, got 0x6e";
                 case DROP -> "byte at offset 10 differs";
-                case WITHHOLD, STALL -> "no reply for 1000 ms";
+                case WITHHOLD, STALL -> "no reply for 1,000 ms";
                 case CLOSE_EARLY -> "server closed the connection after echoing 10 of 22 bytes";
                 case RESET -> "Connection reset after 10 bytes echoed";
                 case NONE, ONE_AT_A_TIME, KEEP, FIRST_READ_ON_ACCEPTOR -> throw new AssertionError();
