@@ -58,7 +58,7 @@ class InterruptTest {
         try (FaultyEchoServer server = new FaultyEchoServer(Fault.NONE);
              CommandProcess client = CommandProcess.start(ClientCommand.class, "--port",
                      Integer.toString(server.port()), "--connections", "2", "--warmup", "5m", "--progress")) {
-            assertThat(client.await(s -> s.contains("(warm-up)"), LIMIT)).as(client.stderr()).isTrue();
+            assertThat(client.await(s -> s.contains(" warm-up "), LIMIT)).as(client.stderr()).isTrue();
             client.sigint();
             assertThat(client.awaitExit(LIMIT)).as(client.stderr()).isEqualTo(130);
             assertThat(client.stdout()).matches("interrupted after [0-9.]+ s, before the measured window: nothing was measured\n");
