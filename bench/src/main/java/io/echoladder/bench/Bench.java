@@ -287,7 +287,7 @@ final class Bench {
      * A profile taken by {@code bench --profile}: one rung at one point, as collapsed stacks: the server's
      * file and, for a process rung, one file per worker.
      */
-    record Profiled(String target, String point, List<Path> files) {
+    record Profiled(String target, String point, String rate, List<Path> files) {
     }
 
     /** The sweep's point that {@code --profile} profiles every rung at. */
@@ -343,11 +343,16 @@ final class Bench {
             return;
         }
         server.stopLimit = PROFILE_STOP_LIMIT;
+        String rate;
         try (server; IdleCrowd crowd = IdleCrowd.open(server.address(), load.idle(), IDLE_OPEN_LIMIT)) {
             // At least PROFILE_WINDOW, also in a quick run: the profile covers the server's start and JIT too,
             // and a longer window makes them a smaller share of it.
-            load(server.address(), load, LoadClient.Window.NONE,
+            LoadReport report = load(server.address(), load, LoadClient.Window.NONE,
                     plan.duration().compareTo(PROFILE_WINDOW) > 0 ? plan.duration() : PROFILE_WINDOW, plan.warmup());
+            // The profiled run's own rate: a budget is read against what the server was doing meanwhile.
+            rate = report == null ? "client failed" : String.format(Locale.ROOT, "%,.0f msgs/s%s",
+                    report.messagesPerSecond(), report.unanswered().messages() > 0
+                            ? String.format(Locale.ROOT, ", %,d unanswered", report.unanswered().messages()) : "");
         }
         checkStop();
         List<Path> files = new ArrayList<>();
@@ -358,10 +363,10 @@ final class Bench {
         if (files.remove(file)) {
             files.addFirst(file); // the server's own first: the flame graph is named after it
         }
-        progress.println(files.isEmpty() ? "no profile written" : files.size() == 1 ? "written"
-                : files.size() + " files (server and workers)");
+        progress.println(rate + "; " + (files.isEmpty() ? "no profile written" : files.size() == 1 ? "written"
+                : files.size() + " files (server and workers)"));
         if (!files.isEmpty()) {
-            profiles.add(new Profiled(target.name(), label, files));
+            profiles.add(new Profiled(target.name(), label, rate, files));
         }
     }
 

@@ -111,7 +111,8 @@ public final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--profile", description = "Also profile every rung (async-profiler, event=cpu) at the sweep's 100 "
             + "connections and the idle scenario's largest count, each on a server of its own: a flame graph per "
-            + "rung in DIR/profiles, a CPU budget table and a sentence per rung in report.md (a point's time more per profile).")
+            + "rung in DIR/profiles, a CPU budget table and a sentence per rung in report.md (about 10 s more per profile: "
+            + "a server's start, the warm-up and at least 5 s measured).")
     private boolean profile;
 
     @Option(names = "--out", paramLabel = "DIR", description = "Where to write the report (default: bench-results/<date-time>).")

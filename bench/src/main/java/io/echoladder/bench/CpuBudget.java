@@ -195,8 +195,8 @@ final class CpuBudget {
                 + " rung's server and workers are added together. A sample counts in the first column whose frames it has (see"
                 + " CpuBudget.CATEGORIES); the shares add up to 100%.\n\n");
         List<String> rows = rows();
-        md.append("| rung | point | samples | ").append(String.join(" | ", rows)).append(" | flame graph |\n");
-        md.append("|---|---|--:|").append("--:|".repeat(rows.size())).append("---|\n");
+        md.append("| rung | point | profiled run | samples | ").append(String.join(" | ", rows)).append(" | flame graph |\n");
+        md.append("|---|---|--:|--:|").append("--:|".repeat(rows.size())).append("---|\n");
         Map<String, CpuBudget> budgets = new LinkedHashMap<>();
         for (Bench.Profiled p : profiles) {
             CpuBudget budget = of(p.files());
@@ -206,7 +206,7 @@ final class CpuBudget {
             Path svg = first.resolveSibling(name.substring(0, name.lastIndexOf('.')) + ".svg");
             FlameGraph.write(p.files(), p.target() + ", " + p.point().replace('-', ' '), svg);
             md.append("| ").append(p.target()).append(" | ").append(p.point().replace('-', ' ')).append(" | ")
-                    .append(String.format(Locale.ROOT, "%,d", budget.total())).append(" | ");
+                    .append(p.rate()).append(" | ").append(String.format(Locale.ROOT, "%,d", budget.total())).append(" | ");
             for (String row : rows) {
                 md.append(percent(budget.share(row))).append(" | ");
             }

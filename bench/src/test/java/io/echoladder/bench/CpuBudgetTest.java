@@ -95,4 +95,23 @@ class CpuBudgetTest {
         assertThat(text).startsWith("<svg ").endsWith("</svg>\n").contains("tcp_sendmsg")
                 .contains("io/echoladder/epoll/EpollEchoServer");
     }
+
+    @Test
+    void theReportSectionLinksEachFlameGraphAndSaysWhatGrewAgainstEpoll(@TempDir Path dir) throws Exception {
+        Path profiles = Files.createDirectories(dir.resolve("profiles"));
+        Path epoll = Files.copy(STORED, profiles.resolve("epoll-sweep-100.collapsed"));
+        Path poll = Files.writeString(profiles.resolve("poll-sweep-100.collapsed"),
+                "io/echoladder/epoll/PollEchoServer.serve_[j];entry_SYSCALL_64_[k];do_syscall_64_[k];do_sys_poll_[k] 90\n"
+                        + "io/echoladder/epoll/PollEchoServer.serve_[j];entry_SYSCALL_64_[k];do_syscall_64_[k];tcp_sendmsg_[k] 10\n");
+
+        String section = CpuBudget.section(List.of(
+                new Bench.Profiled("epoll", "sweep-100", "1,000 msgs/s", List.of(epoll)),
+                new Bench.Profiled("poll", "sweep-100", "500 msgs/s", List.of(poll))), dir);
+
+        assertThat(section).contains("| epoll | sweep 100 | 1,000 msgs/s | ")
+                .contains("| poll | sweep 100 | 500 msgs/s | 100 | 10.0% | 0.0% | 90.0% |")
+                .contains("[svg](profiles/poll-sweep-100.svg)")
+                .contains("- poll (sweep 100): multiplexing call grew most against epoll, 90.0% of the samples against ");
+        assertThat(profiles.resolve("epoll-sweep-100.svg")).exists();
+    }
 }
