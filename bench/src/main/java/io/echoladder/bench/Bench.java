@@ -8,6 +8,8 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -280,6 +282,99 @@ final class Bench {
         }
         return points;
     }
+
+    /**
+     * A profile taken by {@code bench --profile}: one rung at one point, as collapsed stacks: the server's
+     * file and, for a process rung, one file per worker.
+     */
+    record Profiled(String target, String point, String rate, List<Path> files) {
+    }
+
+    /** The sweep's point that {@code --profile} profiles every rung at. */
+    static final int PROFILE_CONNECTIONS = 100;
+
+    /**
+     * {@code bench --profile}: every rung again at the sweep's {@value #PROFILE_CONNECTIONS} connections,
+     * and the idle scenario's rungs at its largest count, each on a fresh server started with
+     * {@code --profile} into {@code dir}. A profile covers the server's whole life: its start, the point's
+     * warm-up and its window (at least {@link #PROFILE_WINDOW}); SIGTERM ends it and the server (and each
+     * worker) writes its file.
+     */
+    List<Profiled> profiles(Path dir) throws InterruptedException {
+        List<Profiled> profiles = new ArrayList<>();
+        try {
+            Files.createDirectories(dir);
+            for (Target target : plan.targets()) {
+                if (target.isRung()) {
+                    profile(target, Load.closed("sweep", PROFILE_CONNECTIONS), "sweep-100", dir, profiles);
+                }
+            }
+            if (plan.runs("idle")) {
+                for (Target target : plan.idle().targets()) {
+                    int largest = plan.idle().counts(target).stream().max(Integer::compare).orElse(0);
+                    profile(target, new Load("idle", plan.idle().active(), largest, null, 0, 0, 0),
+                            "idle-" + largest, dir, profiles);
+                }
+            }
+        } catch (Stopped e) {
+            // Ctrl-C: the profiles taken so far
+        } catch (IOException e) {
+            progress.println("profile: cannot write to " + dir + ": " + e.getMessage());
+        }
+        return profiles;
+    }
+
+    private void profile(Target target, Load load, String label, Path dir, List<Profiled> profiles)
+            throws InterruptedException, IOException {
+        checkStop();
+        String stem = target.name().replaceAll("[^A-Za-z0-9.-]+", "-") + "-" + label;
+        Path file = dir.resolve(stem + ".collapsed");
+        progress.print(String.format(Locale.ROOT, "profile  %-24s %s ... ", target.name(), label.replace('-', ' ')));
+        progress.flush();
+        if (load.connections() + load.idle() + 64 > descriptorLimit()) {
+            progress.println("skipped: more descriptors than one process may open");
+            return;
+        }
+        Server server;
+        try {
+            server = Server.start(target, List.of("--profile", file.toString()));
+        } catch (IOException e) {
+            progress.println("server did not start: " + e.getMessage());
+            return;
+        }
+        server.stopLimit = PROFILE_STOP_LIMIT;
+        String rate;
+        try (server; IdleCrowd crowd = IdleCrowd.open(server.address(), load.idle(), IDLE_OPEN_LIMIT)) {
+            // At least PROFILE_WINDOW, also in a quick run: the profile covers the server's start and JIT too,
+            // and a longer window makes them a smaller share of it.
+            LoadReport report = load(server.address(), load, LoadClient.Window.NONE,
+                    plan.duration().compareTo(PROFILE_WINDOW) > 0 ? plan.duration() : PROFILE_WINDOW, plan.warmup());
+            // The profiled run's own rate: a budget is read against what the server was doing meanwhile.
+            rate = report == null ? "client failed" : String.format(Locale.ROOT, "%,.0f msgs/s%s",
+                    report.messagesPerSecond(), report.unanswered().messages() > 0
+                            ? String.format(Locale.ROOT, ", %,d unanswered", report.unanswered().messages()) : "");
+        }
+        checkStop();
+        List<Path> files = new ArrayList<>();
+        try (var all = Files.list(dir)) {
+            all.filter(f -> f.equals(file) || f.getFileName().toString().matches(
+                    java.util.regex.Pattern.quote(stem) + "-\\d+\\.collapsed")).sorted().forEach(files::add);
+        }
+        if (files.remove(file)) {
+            files.addFirst(file); // the server's own first: the flame graph is named after it
+        }
+        progress.println(rate + "; " + (files.isEmpty() ? "no profile written" : files.size() == 1 ? "written"
+                : files.size() + " files (server and workers)"));
+        if (!files.isEmpty()) {
+            profiles.add(new Profiled(target.name(), label, rate, files));
+        }
+    }
+
+    /** The shortest measured window of a profile. */
+    static final Duration PROFILE_WINDOW = Duration.ofSeconds(5);
+
+    /** How long a profiled server may take to write its profiles once stopped (serve waits up to 30 s). */
+    private static final Duration PROFILE_STOP_LIMIT = Duration.ofSeconds(35);
 
     /** One round of one target: a fresh server, a closed-loop point per connection count. */
     private List<Point> round(Target target, int round) throws InterruptedException {
@@ -577,6 +672,8 @@ final class Bench {
         private long baselineFds;
         private int baselineProcesses;
         private String servedPerWorker;
+        /** How long {@link #close()} waits for the server's exit after SIGTERM. */
+        Duration stopLimit = Duration.ofSeconds(5);
 
         private Server(Target target, RungProcess process) {
             this.target = target;
@@ -656,7 +753,7 @@ final class Bench {
         @Override
         public void close() throws InterruptedException {
             if (process != null) {
-                process.terminate(Duration.ofSeconds(5));
+                process.terminate(stopLimit);
                 process.close();
             }
         }

@@ -109,6 +109,12 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--jmh-only", description = "Run only the JMH benchmarks.")
     private boolean jmhOnly;
 
+    @Option(names = "--profile", description = "Also profile every rung (async-profiler, event=cpu) at the sweep's 100 "
+            + "connections and the idle scenario's largest count, each on a server of its own: a flame graph per "
+            + "rung in DIR/profiles, a CPU budget table and a sentence per rung in report.md (about 10 s more per profile: "
+            + "a server's start, the warm-up and at least 5 s measured).")
+    private boolean profile;
+
     @Option(names = "--out", paramLabel = "DIR", description = "Where to write the report (default: bench-results/<date-time>).")
     private Path out;
 
@@ -140,14 +146,22 @@ public final class BenchCommand implements Callable<Integer> {
             Bench bench = new Bench(plan, progress);
             long began = System.nanoTime();
             List<Point> points;
+            List<Bench.Profiled> profiles = List.of();
             try (Interrupts.Registration ctrlC = Interrupts.onInterrupt(bench::stop)) {
                 points = bench.run();
+                if (profile && !bench.stopped()) {
+                    profiles = bench.profiles(dir.resolve("profiles"));
+                }
             }
             BenchReport.Interruption interruption = bench.stopped() ? new BenchReport.Interruption(
                     (System.nanoTime() - began) / 1e9, bench.stoppedDuring(), bench.lastFinished(), points.size(),
                     plan.points()) : null;
             new BenchReport(plan, points, BenchReport.Machine.current(), now, commandLine(), Version.line(), interruption)
                     .write(dir);
+            if (!profiles.isEmpty()) {
+                Files.writeString(dir.resolve("report.md"), CpuBudget.section(profiles, dir),
+                        java.nio.file.StandardOpenOption.APPEND);
+            }
             if (interruption != null) {
                 progress.println("bench: " + interruption.words() + "; wrote " + dir.resolve("report.md")
                         + " and results.json for those");

@@ -3,6 +3,7 @@ package io.echoladder.common;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -31,11 +32,19 @@ import sun.misc.Signal;
                 "  3. A handler that takes 1 ms per read, handed by the loop to 8 threads:",
                 "       ./ladder serve epoll --port 7007 --work sleep:1ms --offload 8",
                 "  4. On every address of this machine, for clients on other machines:",
-                "       ./ladder serve nio-selector --host 0.0.0.0 --port 7007"})
+                "       ./ladder serve nio-selector --host 0.0.0.0 --port 7007",
+                "  5. Where its CPU goes: a flame graph written when it exits (process rungs: one per worker too):",
+                "       ./ladder serve epoll --port 7007 --profile epoll.html"})
 public final class ServeCommand implements Callable<Integer> {
 
     /** How long shutdown may take before the process gives up on a clean exit. */
     private static final Duration SHUTDOWN_LIMIT = Duration.ofMillis(1800);
+
+    /**
+     * The same with {@code --profile}: writing the flame graphs (the server's, and every worker's as it
+     * exits) takes longer than closing sockets.
+     */
+    private static final Duration PROFILE_SHUTDOWN_LIMIT = Duration.ofSeconds(30);
 
     @Spec
     private CommandSpec spec;
@@ -79,6 +88,12 @@ public final class ServeCommand implements Callable<Integer> {
     @Option(names = "--edge-triggered", description = "epoll rung: edge-triggered (EPOLLET) instead of level-triggered.")
     private boolean edgeTriggered;
 
+    @Option(names = "--profile", paramLabel = "FILE",
+            description = "Sample where the CPU goes (async-profiler, event=cpu) until exit, then write FILE: an HTML"
+                    + " flame graph (.html) or collapsed stacks (.txt, .collapsed). Process rungs: each worker writes"
+                    + " its own, FILE with -PID before the extension.")
+    private Path profile;
+
     @Option(names = "--no-startup-image", description = "Process rungs: start workers without the AOT cache (to see what it saves).")
     private boolean noStartupImage;
 
@@ -100,11 +115,13 @@ public final class ServeCommand implements Callable<Integer> {
                 stats == null ? Duration.ZERO : nonZero("--stats", stats), edgeTriggered, !noStartupImage,
                 work == null ? Work.NONE : work,
                 workTimeout == null ? Duration.ZERO : nonZero("--work-timeout", workTimeout),
-                positive("--offload", offload));
+                positive("--offload", offload), profile == null ? null : profile.toAbsolutePath());
         if (port < 0 || port > 65535) {
             throw LadderException.usage("--port must be 0 to 65535, not " + port);
         }
 
+        // Before the bind: a profiler that cannot load is a bad setting, refused before anything listens.
+        Profiler profiler = profile == null ? null : Profiler.start(config.profile());
         EchoServer server;
         try {
             server = rung.bind(config);
@@ -116,9 +133,10 @@ public final class ServeCommand implements Callable<Integer> {
             throw e;
         }
         Thread main = Thread.currentThread();
+        Duration limit = profiler == null ? SHUTDOWN_LIMIT : PROFILE_SHUTDOWN_LIMIT;
         Runnable stop = () -> {
             // Runs on the JVM's signal thread: closing wakes every thread blocked on the server's sockets.
-            Thread.ofPlatform().daemon().name("shutdown-limit").start(ServeCommand::exitIfStuck);
+            Thread.ofPlatform().daemon().name("shutdown-limit").start(() -> exitIfStuck(limit));
             server.close();
         };
         // Before the "listening on" line: whoever reads it may signal us at once.
@@ -144,7 +162,13 @@ public final class ServeCommand implements Callable<Integer> {
             Thread.ofPlatform().daemon().name("stats").start(() -> printStatsEvery(server, config, main));
         }
 
-        server.serve();
+        try {
+            server.serve();
+        } finally {
+            if (profiler != null) {
+                profiler.stop();
+            }
+        }
         printStats(server);
         return 0;
     }
@@ -169,13 +193,13 @@ public final class ServeCommand implements Callable<Integer> {
         }
     }
 
-    private static void exitIfStuck() {
+    private static void exitIfStuck(Duration limit) {
         try {
-            Thread.sleep(SHUTDOWN_LIMIT);
+            Thread.sleep(limit);
         } catch (InterruptedException e) {
             return;
         }
-        System.err.println("serve: shutdown took longer than " + SHUTDOWN_LIMIT.toMillis() + " ms; exiting anyway");
+        System.err.println("serve: shutdown took longer than " + limit.toMillis() + " ms; exiting anyway");
         System.err.flush();
         Runtime.getRuntime().halt(1);
     }

@@ -1,5 +1,6 @@
 package io.echoladder.common;
 
+import java.nio.file.Path;
 import java.time.Duration;
 
 /**
@@ -19,17 +20,19 @@ import java.time.Duration;
  *                       this long ({@code --work-timeout}); {@link Duration#ZERO} means never
  * @param offload        event loops: threads that do {@link #work} off the loop ({@code --offload N}); 0 means
  *                       the loop does it itself
+ * @param profile        where {@code --profile} writes the server's CPU profile ({@link Profiler}); the process
+ *                       rungs' workers write theirs beside it, with their PID in the name; null means no profile
  */
 public record ServerConfig(String host, int port, int workers, int maxConnections, Duration idleTimeout,
                            Duration statsInterval, boolean edgeTriggered, boolean startupImage, Work work,
-                           Duration workTimeout, int offload) {
+                           Duration workTimeout, int offload, Path profile) {
 
     /** Backlog for every listener: deep enough that a burst of connects waits instead of being refused. */
     public static final int BACKLOG = 4096;
 
     public static ServerConfig defaults() {
         return new ServerConfig("127.0.0.1", 0, 0, 0, Duration.ZERO, Duration.ZERO, false, true, Work.NONE,
-                Duration.ZERO, 0);
+                Duration.ZERO, 0, null);
     }
 
     public int workersOr(int fallback) {

@@ -90,7 +90,7 @@ public final class EpollEchoServer extends NonBlockingEchoServer {
      */
     public static EchoServer fedBy(int unixSocket, Work work, Runnable turnedAway) throws IOException {
         ServerConfig config = new ServerConfig("127.0.0.1", 0, 0, 0, Duration.ZERO, Duration.ZERO, false, true, work,
-                Duration.ZERO, 0);
+                Duration.ZERO, 0, null);
         return new EpollEchoServer(config, false, new WakeableListener(unixSocket), turnedAway);
     }
 

@@ -32,7 +32,7 @@ class SelectorConstructorTest {
         }
         ServerConfig defaults = ServerConfig.defaults();
         ServerConfig config = new ServerConfig("127.0.0.1", port, 0, 0, defaults.idleTimeout(), defaults.statsInterval(),
-                false, true, defaults.work(), defaults.workTimeout(), 0);
+                false, true, defaults.work(), defaults.workTimeout(), 0, null);
         long pid = ProcessHandle.current().pid();
         // Every class the constructor needs, loaded while a descriptor to read a class file with is left.
         AcceptPolicy.forJdkSockets(new Stats("loop", 1)).close();

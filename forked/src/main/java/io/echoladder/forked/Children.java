@@ -79,6 +79,8 @@ final class Children {
     private final Path image;
     private final AtomicBoolean training = new AtomicBoolean();
     private final boolean preTouch = Jvm.preTouched();
+    /** {@code --profile}: the agent flag that has each worker write its own profile as it exits; or null. */
+    private final String profileAgent;
 
     /**
      * Children for {@code config}: every worker does its {@code --work} (passed on its command line), and
@@ -90,6 +92,7 @@ final class Children {
     Children(ServerConfig config) {
         this.work = config.work();
         this.image = config.startupImage() ? imagePath() : null;
+        this.profileAgent = config.profile() == null ? null : io.echoladder.common.Profiler.workerAgent(config.profile());
     }
 
     /**
@@ -178,6 +181,9 @@ final class Children {
             if (preTouch) {
                 command.addAll(PRE_TOUCH_FLAGS);
             }
+            if (profileAgent != null) {
+                command.add(profileAgent);
+            }
             List<String> imageFlags = imageFlags();
             command.addAll(imageFlags);
             boolean recording = imageFlags.stream().anyMatch(f -> f.startsWith("-XX:AOTCacheOutput"));
@@ -225,22 +231,27 @@ final class Children {
     /** How long {@link #stopAll()} waits for the children to be gone: well inside serve's 2 s promise. */
     static final Duration STOP_LIMIT = Duration.ofMillis(1000);
 
+    /** The same with {@code --profile}: each worker writes its flame graph as it exits (serve waits 30 s). */
+    static final Duration PROFILE_STOP_LIMIT = Duration.ofSeconds(25);
+
     /**
      * Ends every child at once and waits, up to {@link #STOP_LIMIT} in all, until each is reaped. SIGKILL,
      * not SIGTERM: a worker keeps nothing but its sockets, which the kernel closes either way (a FIN, or a
      * reset if the client's bytes were still unread, exactly as on a clean exit). SIGTERM would make each
      * JVM run its shutdown sequence, and 64 JVMs doing that on 2 cores took up to 1.5 s; the kernel tears
-     * down a killed process without running it at all.
+     * down a killed process without running it at all. With {@code --profile}, SIGTERM after all: a killed
+     * JVM writes no profile, and one that exits writes its own.
      */
     void stopAll() {
         List<Process> all = List.copyOf(live);
-        all.forEach(Process::destroyForcibly);
+        Duration limit = profileAgent == null ? STOP_LIMIT : PROFILE_STOP_LIMIT;
+        all.forEach(profileAgent == null ? Process::destroyForcibly : Process::destroy);
         try {
             CompletableFuture.allOf(all.stream().map(Process::onExit).toArray(CompletableFuture[]::new))
-                    .get(STOP_LIMIT.toMillis(), TimeUnit.MILLISECONDS);
+                    .get(limit.toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException | ExecutionException e) {
             System.err.println("children: " + all.stream().filter(Process::isAlive).count()
-                    + " still exiting after " + STOP_LIMIT.toMillis() + " ms");
+                    + " still exiting after " + limit.toMillis() + " ms");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

@@ -21,7 +21,7 @@ class ChildrenTest {
     void aChildWhoseSetUpFailsIsEndedAndReapedBeforeTheFailureIsReported() {
         ServerConfig d = ServerConfig.defaults();
         Children children = new Children(new ServerConfig(d.host(), 0, 0, 0, d.idleTimeout(), d.statsInterval(),
-                false, false, d.work(), d.workTimeout(), 0));
+                false, false, d.work(), d.workTimeout(), 0, null));
         AtomicReference<Process> started = new AtomicReference<>();
         try {
             Throwable failure = catchThrowable(() -> children.start("prefork", List.of(), started::set, child -> {
@@ -43,7 +43,7 @@ class ChildrenTest {
     void aChildWhoseSetUpSucceedsIsLeftRunning() throws Exception {
         ServerConfig d = ServerConfig.defaults();
         Children children = new Children(new ServerConfig(d.host(), 0, 0, 0, d.idleTimeout(), d.statsInterval(),
-                false, false, d.work(), d.workTimeout(), 0));
+                false, false, d.work(), d.workTimeout(), 0, null));
         try {
             Children.Child child = children.start("prefork", List.of(), p -> { }, c -> { });
             assertThat(child.process().isAlive()).isTrue();
