@@ -188,6 +188,17 @@ final class Bench {
             return perPoint.multipliedBy(points()).plus(warmup.plusMillis(1500).multipliedBy(servers()))
                     .plusMillis(idleConnections / 5); // idle connections open at about 5,000 a second
         }
+
+        /** How many profiles {@code --profile} takes: every rung at the sweep's point, the idle rungs at their largest. */
+        int profiles() {
+            return (int) targets.stream().filter(Target::isRung).count() + (runs("idle") ? idle.targets().size() : 0);
+        }
+
+        /** An estimate of the profiles: warm-up and window each, plus starting the server and writing its profile. */
+        Duration profileEstimate() {
+            return longer(warmup, PROFILE_WARMUP).plus(longer(duration, PROFILE_WINDOW)).plusSeconds(4)
+                    .multipliedBy(profiles());
+        }
     }
 
 
@@ -297,7 +308,7 @@ final class Bench {
      * {@code bench --profile}: every rung again at the sweep's {@value #PROFILE_CONNECTIONS} connections,
      * and the idle scenario's rungs at its largest count, each on a fresh server started with
      * {@code --profile} into {@code dir}. A profile covers the server's whole life: its start, the point's
-     * warm-up and its window (at least {@link #PROFILE_WINDOW}); SIGTERM ends it and the server (and each
+     * warm-up (at least {@link #PROFILE_WARMUP}) and its window (at least {@link #PROFILE_WINDOW}); SIGTERM ends it and the server (and each
      * worker) writes its file.
      */
     List<Profiled> profiles(Path dir) throws InterruptedException {
@@ -346,9 +357,11 @@ final class Bench {
         String rate;
         try (server; IdleCrowd crowd = IdleCrowd.open(server.address(), load.idle(), IDLE_OPEN_LIMIT)) {
             // At least PROFILE_WINDOW, also in a quick run: the profile covers the server's start and JIT too,
-            // and a longer window makes them a smaller share of it.
+            // and a longer window makes them a smaller share of it. The warm-up and the reply timeout are
+            // long enough for a process rung's workers to start (64 JVMs at once, each loading the profiler,
+            // take seconds on 2 cores): a budget of a server that answered nothing would show only its start.
             LoadReport report = load(server.address(), load, LoadClient.Window.NONE,
-                    plan.duration().compareTo(PROFILE_WINDOW) > 0 ? plan.duration() : PROFILE_WINDOW, plan.warmup());
+                    longer(plan.duration(), PROFILE_WINDOW), longer(plan.warmup(), PROFILE_WARMUP), PROFILE_WINDOW);
             // The profiled run's own rate: a budget is read against what the server was doing meanwhile.
             rate = report == null ? "client failed" : String.format(Locale.ROOT, "%,.0f msgs/s%s",
                     report.messagesPerSecond(), report.unanswered().messages() > 0
@@ -370,8 +383,15 @@ final class Bench {
         }
     }
 
-    /** The shortest measured window of a profile. */
+    /** The shortest measured window of a profile; also its reply timeout. */
     static final Duration PROFILE_WINDOW = Duration.ofSeconds(5);
+
+    /** The shortest warm-up of a profile: the workers of a process rung start in it. */
+    static final Duration PROFILE_WARMUP = Duration.ofSeconds(5);
+
+    private static Duration longer(Duration a, Duration b) {
+        return a.compareTo(b) >= 0 ? a : b;
+    }
 
     /** How long a profiled server may take to write its profiles once stopped (serve waits up to 30 s). */
     private static final Duration PROFILE_STOP_LIMIT = Duration.ofSeconds(35);
@@ -642,6 +662,11 @@ final class Bench {
 
     private LoadReport load(InetSocketAddress address, Load load, LoadClient.Window window, Duration duration,
                             Duration warmupBefore) throws InterruptedException {
+        return load(address, load, window, duration, warmupBefore, plan.replyTimeout());
+    }
+
+    private LoadReport load(InetSocketAddress address, Load load, LoadClient.Window window, Duration duration,
+                            Duration warmupBefore, Duration replyTimeout) throws InterruptedException {
         int connections = load.connections();
         // Many connections ramp up at 5,000 a second; the warm-up covers the ramp.
         double connectRate = connections >= 1000 ? 5000 : 0;
@@ -649,7 +674,7 @@ final class Bench {
         Duration warmup = warmupBefore.plus(ramp);
         int size = load.mode() == LoadSpec.Mode.CHURN ? plan.churnSize() : plan.size();
         LoadSpec spec = new LoadSpec(load.mode(), address, connections, size, duration, 0, warmup,
-                Math.min(plan.clientThreads(), connections), 1, load.rate(), plan.replyTimeout(), connectRate,
+                Math.min(plan.clientThreads(), connections), 1, load.rate(), replyTimeout, connectRate,
                 Duration.ofSeconds(1), 1);
         try {
             return LoadClient.run(spec, null, window, stop);

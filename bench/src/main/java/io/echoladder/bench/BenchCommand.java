@@ -143,6 +143,11 @@ public final class BenchCommand implements Callable<Integer> {
             Duration estimate = plan.estimate();
             progress.printf(Locale.ROOT, "bench: %d points, about %d min %02d s; writing to %s%n", plan.points(),
                     estimate.toMinutes(), estimate.toSecondsPart(), dir);
+            if (profile) {
+                Duration profiles = plan.profileEstimate();
+                progress.printf(Locale.ROOT, "bench: then %d profiles (--profile), about %d min %02d s more%n",
+                        plan.profiles(), profiles.toMinutes(), profiles.toSecondsPart());
+            }
             Bench bench = new Bench(plan, progress);
             long began = System.nanoTime();
             List<Point> points;

@@ -191,7 +191,8 @@ final class CpuBudget {
     static String section(List<Bench.Profiled> profiles, Path reportDir) throws IOException {
         StringBuilder md = new StringBuilder("\n## Where the CPU goes (--profile)\n\n");
         md.append("Each rung profiled by async-profiler (`serve --profile`, event=cpu, one sample per ms of CPU) over its"
-                + " whole life on a fresh server: start, the point's warm-up and a window of at least 5 s. A process"
+                + " whole life on a fresh server: start, a warm-up of at least 5 s (a process rung's workers start in it) and"
+                + " a window of at least 5 s, replies awaited up to 5 s. A process"
                 + " rung's server and workers are added together. A sample counts in the first column whose frames it has (see"
                 + " CpuBudget.CATEGORIES); the shares add up to 100%.\n\n");
         List<String> rows = rows();

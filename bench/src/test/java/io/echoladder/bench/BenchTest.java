@@ -210,6 +210,19 @@ class BenchTest {
     }
 
     @Test
+    void theEstimateCountsTheProfilesToo() {
+        BenchCommand command = new BenchCommand(new PrintStream(java.io.OutputStream.nullOutputStream()));
+        new CommandLine(command).parseArgs("--quick", "--scenario", "sweep,idle", "--rungs", "epoll,poll",
+                "--connections", "100", "--idle", "1000", "--profile");
+        Bench.Plan plan = command.plan();
+        // Each rung at the sweep's 100 connections, and each again at the idle scenario's 1,000.
+        assertThat(plan.profiles()).isEqualTo(4);
+        // A profile waits out at least its warm-up and its window, whatever --quick says.
+        assertThat(plan.profileEstimate()).isGreaterThanOrEqualTo(
+                Bench.PROFILE_WARMUP.plus(Bench.PROFILE_WINDOW).multipliedBy(4));
+    }
+
+    @Test
     void badArgumentsExitTwoWithOneLine() {
         for (String[] args : new String[][] {{"--rungs", "nope"}, {"--connections", "0"}, {"--also", "nonsense"},
                 {"--rates", "-5"}, {"--load-steps", "0"}, {"--scenario", "nope"}, {"--idle", "-1"}, {"--idle", "30000"},

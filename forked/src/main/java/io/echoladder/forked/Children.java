@@ -255,6 +255,8 @@ final class Children {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+        // The onExit hooks that drop a child from live may run after allOf has completed: drop the reaped here.
+        all.stream().filter(p -> !p.isAlive()).forEach(live::remove);
     }
 
     /**
