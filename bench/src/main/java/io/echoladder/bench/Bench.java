@@ -298,7 +298,7 @@ final class Bench {
      * A profile taken by {@code bench --profile}: one rung at one point, as collapsed stacks: the server's
      * file and, for a process rung, one file per worker.
      */
-    record Profiled(String target, String point, String rate, List<Path> files) {
+    record Profiled(String target, String point, String rate, long answered, List<Path> files) {
     }
 
     /** The sweep's point that {@code --profile} profiles every rung at. */
@@ -355,6 +355,7 @@ final class Bench {
         }
         server.stopLimit = PROFILE_STOP_LIMIT;
         String rate;
+        long answered;
         try (server; IdleCrowd crowd = IdleCrowd.open(server.address(), load.idle(), IDLE_OPEN_LIMIT)) {
             // At least PROFILE_WINDOW, also in a quick run: the profile covers the server's start and JIT too,
             // and a longer window makes them a smaller share of it. The warm-up and the reply timeout are
@@ -366,6 +367,7 @@ final class Bench {
             rate = report == null ? "client failed" : String.format(Locale.ROOT, "%,.0f msgs/s%s",
                     report.messagesPerSecond(), report.unanswered().messages() > 0
                             ? String.format(Locale.ROOT, ", %,d unanswered", report.unanswered().messages()) : "");
+            answered = report == null ? 0 : report.messages();
         }
         checkStop();
         List<Path> files = new ArrayList<>();
@@ -379,7 +381,7 @@ final class Bench {
         progress.println(rate + "; " + (files.isEmpty() ? "no profile written" : files.size() == 1 ? "written"
                 : files.size() + " files (server and workers)"));
         if (!files.isEmpty()) {
-            profiles.add(new Profiled(target.name(), label, rate, files));
+            profiles.add(new Profiled(target.name(), label, rate, answered, files));
         }
     }
 

@@ -216,7 +216,12 @@ final class CpuBudget {
         md.append("\n");
         for (Bench.Profiled p : profiles) {
             CpuBudget base = budgets.get("epoll\n" + p.point());
-            if (base != null && !p.target().equals("epoll")) {
+            if (p.answered() == 0) {
+                // A budget read against nothing served: say so before anything is compared.
+                md.append("- ").append(p.target()).append(" (").append(p.point().replace('-', ' '))
+                        .append("): answered no message in the profiled window, so its samples are its start-up and"
+                                + " its clients' wait, not the cost of an echo.\n");
+            } else if (base != null && !p.target().equals("epoll")) {
                 md.append("- ").append(budgets.get(p.target() + "\n" + p.point())
                         .grewMostAgainst(p.target() + " (" + p.point().replace('-', ' ') + ")", base, "epoll")).append("\n");
             }

@@ -105,13 +105,17 @@ class CpuBudgetTest {
                         + "io/echoladder/epoll/PollEchoServer.serve_[j];entry_SYSCALL_64_[k];do_syscall_64_[k];tcp_sendmsg_[k] 10\n");
 
         String section = CpuBudget.section(List.of(
-                new Bench.Profiled("epoll", "sweep-100", "1,000 msgs/s", List.of(epoll)),
-                new Bench.Profiled("poll", "sweep-100", "500 msgs/s", List.of(poll))), dir);
+                new Bench.Profiled("epoll", "sweep-100", "1,000 msgs/s", 5_000, List.of(epoll)),
+                new Bench.Profiled("poll", "sweep-100", "500 msgs/s", 2_500, List.of(poll)),
+                new Bench.Profiled("mute", "sweep-100", "0 msgs/s, 100 unanswered", 0, List.of(poll))), dir);
 
         assertThat(section).contains("| epoll | sweep 100 | 1,000 msgs/s | ")
                 .contains("| poll | sweep 100 | 500 msgs/s | 100 | 10.0% | 0.0% | 90.0% |")
                 .contains("[svg](profiles/poll-sweep-100.svg)")
-                .contains("- poll (sweep 100): multiplexing call grew most against epoll, 90.0% of the samples against ");
+                .contains("- poll (sweep 100): multiplexing call grew most against epoll, 90.0% of the samples against ")
+                // A rung that answered nothing is not compared as if it had served.
+                .contains("- mute (sweep 100): answered no message in the profiled window")
+                .doesNotContain("- mute (sweep 100): multiplexing call");
         assertThat(profiles.resolve("epoll-sweep-100.svg")).exists();
     }
 }
