@@ -33,7 +33,7 @@ import sun.misc.Signal;
                 "       ./ladder serve epoll --port 7007 --work sleep:1ms --offload 8",
                 "  4. On every address of this machine, for clients on other machines:",
                 "       ./ladder serve nio-selector --host 0.0.0.0 --port 7007",
-                "  5. Where its CPU goes: a flame graph written when it exits (process rungs: one per worker too):",
+                "  5. Where its CPU goes, a flame graph written on exit (workers: one each):",
                 "       ./ladder serve epoll --port 7007 --profile epoll.html"})
 public final class ServeCommand implements Callable<Integer> {
 
