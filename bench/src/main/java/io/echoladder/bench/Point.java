@@ -2,6 +2,7 @@ package io.echoladder.bench;
 
 import io.echoladder.client.LoadReport;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * One measured point: a rung under one load. {@code note} says why a point is missing or what went wrong
@@ -77,10 +78,9 @@ record Point(String scenario, String rung, int connections, int idle, String wor
      * What each connection got, where a rate was measured: Jain's index and the spread of messages per
      * connection (see {@link LoadReport.PerConnection}); empty otherwise.
      */
-    java.util.Optional<LoadReport.PerConnection> perConnection() {
-        return ran() && report.rateMeasured() && report.perConnection() != null
-                && !Double.isNaN(report.perConnection().jain())
-                ? java.util.Optional.of(report.perConnection()) : java.util.Optional.empty();
+    Optional<LoadReport.PerConnection> perConnection() {
+        return ran() && report.rateMeasured() && !Double.isNaN(report.perConnection().jain())
+                ? Optional.of(report.perConnection()) : Optional.empty();
     }
 
     /**

@@ -164,10 +164,10 @@ final class LoadWorker implements Runnable {
         long windowAnswered;
         /**
          * This slot's share of {@link #latency}, for its p99 alone. The client holds up to 10,000 slots,
-         * so not a histogram like the run's (3 digits over an hour of nanoseconds: 265 kB each, 2.6 GB for
-         * 10,000): one significant digit (a value is off by 1/16 at most), int counts and nothing under a
-         * microsecond take 2.4 kB, 24 MB for 10,000. Enough to tell a connection served in 1 ms from one
-         * kept waiting 10 ms.
+         * so not a histogram like the run's (3 digits over an hour of nanoseconds: 270,848 bytes each by
+         * {@code getEstimatedFootprintInBytes()}, 2.7 GB for 10,000): one significant digit (a value is off
+         * by 1/16 at most), int counts and nothing under a microsecond take 2,432 bytes, 24 MB for 10,000.
+         * Enough to tell a connection served in 1 ms from one kept waiting 10 ms.
          */
         final IntCountsHistogram latency = new IntCountsHistogram(1_000, HIGHEST_LATENCY, 1);
 
