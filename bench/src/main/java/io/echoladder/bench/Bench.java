@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
@@ -626,7 +627,7 @@ final class Bench {
         if (!server.target.isRung()) {
             LoadReport report = load(server.address(), load, LoadClient.Window.NONE);
             return report == null ? Point.missing(load, name, "client failed")
-                    : new Point(load, name, report, Point.Server.NONE, null, null);
+                    : new Point(load, name, report, Point.Server.NONE, null, Map.of(), null);
         }
         LoadReport report;
         Point.Server figures;
@@ -645,14 +646,15 @@ final class Bench {
             }
         }
         server.settle(plan.settle());
-        String served = server.servedPerWorker();
+        ServerStats served = server.pointStats();
         if (report == null) {
             return Point.missing(load, name, "client failed; " + server.process.diagnostics());
         }
         if (report.connected() == 0) {
             note = "no connection succeeded: " + report.errors().firsts().values().stream().findFirst().orElse("?");
         }
-        return new Point(load, name, report, figures, served, note);
+        return new Point(load, name, report, figures, served == null ? null : served.perWorkerWords(),
+                served == null ? Map.of() : served.served(), note);
     }
 
     /** How long the idle connections of one point may take to open. */
@@ -698,7 +700,7 @@ final class Bench {
         final RungProcess process;
         private long baselineFds;
         private int baselineProcesses;
-        private String servedPerWorker;
+        private ServerStats pointStats;
         /** How long {@link #close()} waits for the server's exit after SIGTERM. */
         Duration stopLimit = Duration.ofSeconds(5);
 
@@ -751,7 +753,7 @@ final class Bench {
                 Thread.sleep(20);
             }
             Thread.sleep(120); // the --stats line (every 100 ms) of the point just run
-            servedPerWorker = pointStats();
+            pointStats = readPointStats();
         }
 
         private ServerStats previous = ServerStats.NONE;
@@ -760,7 +762,7 @@ final class Bench {
          * The counts one point added: the server prints its running totals as one JSON line each
          * {@code --stats} interval, so the point's own are the last line now minus the last before it.
          */
-        private String pointStats() {
+        private ServerStats readPointStats() {
             List<String> lines = process.stdout().stream()
                     .filter(l -> l.startsWith(io.echoladder.common.Stats.JSON_PREFIX)).toList();
             if (lines.isEmpty()) {
@@ -769,12 +771,12 @@ final class Bench {
             ServerStats now = ServerStats.parse(lines.getLast());
             ServerStats point = now.minus(previous);
             previous = now;
-            return point.perWorkerWords();
+            return point;
         }
 
-        /** The counts of the point just run, per worker, from the server's --stats lines. */
-        String servedPerWorker() {
-            return servedPerWorker;
+        /** The counts of the point just run, per worker, from the server's --stats lines; null without them. */
+        ServerStats pointStats() {
+            return pointStats;
         }
 
         @Override

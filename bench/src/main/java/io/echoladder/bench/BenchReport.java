@@ -134,7 +134,8 @@ final class BenchReport {
                             + "\"left_clients_unanswered\": %s, \"server\": {\"cpu_s\": %s, \"cpu_us_per_msg\": %s, "
                             + "\"cores\": %s, \"peak_rss_bytes\": %d, \"threads\": %d, \"processes\": %d, \"fds\": %d, "
                             + "\"syscalls\": %s, \"syscalls_per_msg\": %s, \"context_switches\": %s, "
-                            + "\"context_switches_per_msg\": %s, \"counters_note\": %s, \"served_per_worker\": %s}, "
+                            + "\"context_switches_per_msg\": %s, \"counters_note\": %s, \"served_per_worker\": %s, "
+                            + "\"accept_share\": %s, \"accept_jain\": %s}, "
                             + "\"client\": %s, \"note\": %s}%s%n",
                     quote(p.scenario()), quote(p.rung()), p.connections(), p.idle(),
                     p.work() == null ? "null" : quote(p.work()), p.rate() > 0 ? num(p.rate()) : "null",
@@ -145,11 +146,34 @@ final class BenchReport {
                     s.syscalls() >= 0 ? Long.toString(s.syscalls()) : "null", orNull(p.syscallsPerMessage()),
                     s.contextSwitches() >= 0 ? Long.toString(s.contextSwitches()) : "null", orNull(p.switchesPerMessage()),
                     s.countersNote() == null ? "null" : quote(s.countersNote()),
-                    p.servedPerWorker() == null ? "null" : quote(p.servedPerWorker()),
+                    p.servedPerWorker() == null ? "null" : quote(p.servedPerWorker()), acceptShareJson(p),
+                    Double.isNaN(p.acceptJain()) ? "null" : num(p.acceptJain()),
                     p.ran() ? p.report().toJson() : "null",
                     p.note() == null ? "null" : quote(p.note()), i + 1 < points.size() ? "," : ""));
         }
         return out.append("  ]\n}\n").toString();
+    }
+
+    /** {@code {"worker-0": 0.51, "worker-1": 0.49}}: each worker's share of the connections served; null without two. */
+    private static String acceptShareJson(Point p) {
+        Map<String, Double> shares = acceptShares(p);
+        if (shares.isEmpty()) {
+            return "null";
+        }
+        StringBuilder json = new StringBuilder("{");
+        shares.forEach((worker, share) -> json.append(json.length() > 1 ? ", " : "").append(quote(worker)).append(": ")
+                .append(num(share)));
+        return json.append('}').toString();
+    }
+
+    /** Each worker's share of the connections the point's server accepted, where it has two workers or more. */
+    private static Map<String, Double> acceptShares(Point p) {
+        long total = p.servedByWorker().values().stream().mapToLong(Long::longValue).sum();
+        Map<String, Double> shares = new LinkedHashMap<>();
+        if (p.servedByWorker().size() >= 2 && total > 0) {
+            p.servedByWorker().forEach((worker, served) -> shares.put(worker, served / (double) total));
+        }
+        return shares;
     }
 
     private static String orNull(double v) {
@@ -195,7 +219,11 @@ final class BenchReport {
 
         if (!scenario("sweep").isEmpty()) {
             md.append(String.format(Locale.ROOT, "## Throughput: messages per second, closed loop, %d B messages%n%n", plan.size()));
-            md.append(sweepTable(rungs, counts, BenchReport::throughputCell));
+            md.append("Each cell: messages per second, then how evenly the connections were served, which the total "
+                    + "averages away: Jain's fairness index over the messages each connection got in the window, "
+                    + "(Σx)² / (n·Σx²), 1 when all got as many and 1/n when one got everything (`J 0.998`), and the "
+                    + "fewest / median / most messages a connection got.\n\n");
+            md.append(sweepTable(rungs, counts, p -> throughputCell(p) + fairnessCell(p)));
             md.append(String.format(Locale.ROOT, "%n## p99 latency (closed loop)%n%n"));
             md.append(sweepTable(rungs, counts, p -> p.report().latencyText(99)));
             md.append("\n## Server CPU per message, microseconds: server / client\n\n");
@@ -248,15 +276,20 @@ final class BenchReport {
             md.append(roundsSection());
         }
 
-        List<Point> pooled = churn.stream().filter(p -> p.servedPerWorker() != null
-                && p.servedPerWorker().split("=").length > 2).toList();
+        List<Point> pooled = churn.stream().filter(p -> p.servedPerWorker() != null && p.servedByWorker().size() > 1)
+                .toList();
         if (!pooled.isEmpty()) {
             md.append("\n## Accept distribution (churn): connections served per worker\n\n");
-            md.append("How evenly the kernel (or the rung) spread the churn's connections over its workers.\n\n");
-            md.append("| rung | per worker |\n|---|---|\n");
+            md.append("How evenly the kernel (or the rung) spread the churn's connections over its workers: each "
+                    + "worker's share, and Jain's index over the workers (1 when all took as many, 1/n when one took "
+                    + "them all).\n\n");
+            md.append("| rung | per worker | share per worker | Jain's index |\n|---|---|---|---:|\n");
             for (Point p : pooled) {
                 md.append("| `").append(p.rung()).append("` | ")
-                        .append(p.servedPerWorker().substring("served per worker: ".length())).append(" |\n");
+                        .append(p.servedPerWorker().substring("served per worker: ".length())).append(" | ")
+                        .append(sharesWords(p)).append(" | ")
+                        .append(Double.isNaN(p.acceptJain()) ? "n/a" : String.format(Locale.ROOT, "%.3f", p.acceptJain()))
+                        .append(" |\n");
             }
         }
         List<Point> notes = points.stream().filter(p -> p.note() != null).toList();
@@ -287,6 +320,12 @@ final class BenchReport {
         return String.format(Locale.ROOT, "✗ %,d unanswered (%s msgs/s for the rest)", p.report().unanswered().messages(), rate);
     }
 
+    /** {@code  · J 0.998 (812 / 1,020 / 1,260)}: Jain's index and messages per connection, or nothing unmeasured. */
+    static String fairnessCell(Point p) {
+        return p.perConnection().map(each -> String.format(Locale.ROOT, " · J %.3f (%,.0f / %,.0f / %,.0f)", each.jain(),
+                each.messages().min(), each.messages().median(), each.messages().max())).orElse("");
+    }
+
     private static String cpuCell(Point p) {
         if (p.report().messages() == 0) {
             return "n/a";
@@ -294,6 +333,13 @@ final class BenchReport {
         double server = p.serverCpuMicrosPerMessage();
         return String.format(Locale.ROOT, "%s / %.1f", server >= 0 ? String.format(Locale.ROOT, "%.1f", server) : "n/a",
                 p.report().cpuMicrosPerMessage());
+    }
+
+    /** {@code worker-0 51%, worker-1 49%}, or n/a when nothing was served. */
+    private static String sharesWords(Point p) {
+        List<String> words = new ArrayList<>();
+        acceptShares(p).forEach((worker, share) -> words.add(String.format(Locale.ROOT, "%s %.0f%%", worker, share * 100)));
+        return words.isEmpty() ? "n/a" : String.join(", ", words);
     }
 
     private static String decimal(double v, boolean perfMissing) {
@@ -559,6 +605,7 @@ final class BenchReport {
                             p.report().errors().firsts().values().stream().findFirst().orElse("no error recorded"),
                             p.report().latencyText(99))));
         }
+        out.addAll(unfairSentences(sweep));
         Optional<Point> epoll = sweep(("epoll"), 100).filter(Point::ran);
         Optional<Point> oneshot = sweep("epoll-oneshot", 100).filter(Point::ran);
         if (epoll.isPresent() && oneshot.isPresent() && epoll.get().syscallsPerMessage() > 0
@@ -598,6 +645,35 @@ final class BenchReport {
         out.addAll(idleSentences());
         out.addAll(workSentences());
         out.addAll(roundsSentences());
+        return out;
+    }
+
+    /** Below this Jain's index a rung that answered everyone is said to have served them unevenly. */
+    static final double UNFAIR = 0.9;
+
+    /**
+     * For each rung that answered every client at a sweep point and still served them unevenly (Jain's
+     * index under {@link #UNFAIR}), one sentence naming those points; and for each rung whose workers took
+     * the churn's connections unevenly, one more.
+     */
+    private List<String> unfairSentences(List<Point> sweep) {
+        List<String> out = new ArrayList<>();
+        for (String rung : rungs()) {
+            List<String> where = new ArrayList<>();
+            sweep.stream().filter(p -> p.rung().equals(rung) && !p.leftClientsUnanswered())
+                    .sorted(Comparator.comparingInt(Point::connections)).forEach(p -> p.perConnection()
+                            .filter(each -> each.jain() < UNFAIR)
+                            .ifPresent(each -> where.add(String.format(Locale.ROOT, "at %,d connections Jain's index "
+                                            + "%.3f, a connection got %,.0f to %,.0f messages (median %,.0f)", p.connections(),
+                                    each.jain(), each.messages().min(), each.messages().max(), each.messages().median()))));
+            if (!where.isEmpty()) {
+                out.add(String.format(Locale.ROOT, "`%s` answered every client but not evenly, which its total hides: %s.",
+                        rung, String.join("; ", where)));
+            }
+        }
+        scenario("churn").stream().filter(p -> p.acceptJain() < UNFAIR).forEach(p -> out.add(String.format(Locale.ROOT,
+                "In churn `%s`'s workers took the connections unevenly: Jain's index %.3f over %d workers (%s).",
+                p.rung(), p.acceptJain(), p.servedByWorker().size(), sharesWords(p))));
         return out;
     }
 
@@ -704,6 +780,9 @@ final class BenchReport {
         if (!scenario("sweep").isEmpty()) {
             files.addAll(List.of("throughput.png", "latency-p99.png", "cpu-per-message.png", "syscalls-per-message.png", "rss.png"));
         }
+        if (scenario("sweep").stream().anyMatch(p -> p.perConnection().isPresent())) {
+            files.add("fairness.png");
+        }
         if (scenario("latency").stream().anyMatch(p -> p.rate() > 0)) {
             files.addAll(List.of("latency-vs-load-p99.png", "latency-vs-load-p50.png"));
         }
@@ -735,6 +814,13 @@ final class BenchReport {
                     "connections", "system calls", Charts.Unanswered.AS_IS, 0, ""), sweepLines(Point::syscallsPerMessage));
             Charts.draw(dir.resolve("rss.png"), new Charts.Figure("Server memory (peak RSS, all its processes)",
                     "connections", "MiB", Charts.Unanswered.AS_IS, 0, ""), sweepLines(p -> p.server().peakRss() / 1048576.0));
+            // Jain's index is 0 to 1 whatever the run: a fixed axis, and a rule where a rung is called unfair.
+            Charts.draw(dir.resolve("fairness.png"), new Charts.Figure(String.format(Locale.ROOT, "Fairness: Jain's "
+                            + "index over the messages each connection got, closed loop (the line: %s, under it uneven)",
+                            num(UNFAIR)), "connections", "Jain's index (1 = even, 1/n = one got all)",
+                            Charts.Unanswered.AS_IS, 0, ""),
+                    sweepLines(p -> p.perConnection().map(LoadReport.PerConnection::jain).orElse(0.0)),
+                    new Charts.Axis(false, 0, 1.05, "0.0#"), UNFAIR);
         }
         List<Point> latency = scenario("latency").stream().filter(p -> p.ran() && p.rate() > 0).toList();
         if (!latency.isEmpty()) {

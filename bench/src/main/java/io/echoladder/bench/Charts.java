@@ -148,6 +148,14 @@ final class Charts {
 
     /** Draws {@code lines} into {@code file} as one panel per family. */
     static void draw(Path file, Figure figure, List<Line> drawn) throws IOException {
+        draw(file, figure, drawn, null, 0);
+    }
+
+    /**
+     * {@link #draw(Path, Figure, List)} on a y axis fixed in advance, for a figure whose scale does not
+     * depend on the run (an index from 0 to 1), with a horizontal rule at {@code rule} (none at 0).
+     */
+    static void draw(Path file, Figure figure, List<Line> drawn, Axis fixedY, double rule) throws IOException {
         // A point with no value of its own (nothing answered) can only be drawn at the floor.
         List<Line> lines = drawn.stream().map(l -> new Line(l.rung(), l.marks().stream()
                 .filter(m -> m.y() > 0 || m.unanswered() && figure.unanswered() == Unanswered.FLOOR).toList())).toList();
@@ -168,7 +176,7 @@ final class Charts {
         if (figure.ceiling() > 0) {
             ys.add(figure.ceiling());
         }
-        Axis y = Axis.of(ys, false, figure.unanswered() == Unanswered.FLOOR);
+        Axis y = fixedY != null ? fixedY : Axis.of(ys, false, figure.unanswered() == Unanswered.FLOOR);
         boolean anyUnanswered = lines.stream().flatMap(l -> l.marks().stream()).anyMatch(Mark::unanswered);
         double floor = y.floor();
 
@@ -228,6 +236,9 @@ final class Charts {
             }
             if (figure.ceiling() > 0 && anyUnanswered) {
                 chart.addAnnotation(new AnnotationLine(figure.ceiling(), false, false));
+            }
+            if (rule > 0) {
+                chart.addAnnotation(new AnnotationLine(rule, false, false));
             }
             images.add(BitmapEncoder.getBufferedImage(chart));
         }

@@ -1,6 +1,8 @@
 package io.echoladder.bench;
 
 import io.echoladder.client.LoadReport;
+import java.util.Map;
+import java.util.Optional;
 
 /**
  * One measured point: a rung under one load. {@code note} says why a point is missing or what went wrong
@@ -18,14 +20,17 @@ import io.echoladder.client.LoadReport;
  * @param report          what the client measured, or null if the point did not run
  * @param server          what the server spent, {@link Server#NONE} where there was no process of ours
  * @param servedPerWorker the server's {@code served per worker: ...} line, or null
+ * @param servedByWorker  the same counts as data, worker by worker (empty where the server gave none)
  * @param note            what happened, if not a clean run
  */
 record Point(String scenario, String rung, int connections, int idle, String work, double rate, double load,
-             int round, LoadReport report, Server server, String servedPerWorker, String note) {
+             int round, LoadReport report, Server server, String servedPerWorker, Map<String, Long> servedByWorker,
+             String note) {
 
-    Point(Bench.Load load, String rung, LoadReport report, Server server, String servedPerWorker, String note) {
+    Point(Bench.Load load, String rung, LoadReport report, Server server, String servedPerWorker,
+          Map<String, Long> servedByWorker, String note) {
         this(load.scenario(), rung, load.connections(), load.idle(), load.work(), load.rate(), load.load(),
-                load.round(), report, server, servedPerWorker, note);
+                load.round(), report, server, servedPerWorker, servedByWorker, note);
     }
 
     /**
@@ -46,7 +51,7 @@ record Point(String scenario, String rung, int connections, int idle, String wor
     }
 
     static Point missing(Bench.Load load, String rung, String note) {
-        return new Point(load, rung, null, Server.NONE, null, note);
+        return new Point(load, rung, null, Server.NONE, null, Map.of(), note);
     }
 
     boolean ran() {
@@ -67,6 +72,26 @@ record Point(String scenario, String rung, int connections, int idle, String wor
      */
     boolean leftClientsUnanswered() {
         return ran() && report.unanswered().censored() > 0;
+    }
+
+    /**
+     * What each connection got, where a rate was measured: Jain's index and the spread of messages per
+     * connection (see {@link LoadReport.PerConnection}); empty otherwise.
+     */
+    Optional<LoadReport.PerConnection> perConnection() {
+        return ran() && report.rateMeasured() && !Double.isNaN(report.perConnection().jain())
+                ? Optional.of(report.perConnection()) : Optional.empty();
+    }
+
+    /**
+     * Jain's index over the connections each worker served (the accept distribution): 1 when every worker
+     * took as many, 1/n when one took them all; NaN with fewer than two workers or nothing served.
+     */
+    double acceptJain() {
+        if (servedByWorker.size() < 2) {
+            return Double.NaN;
+        }
+        return LoadReport.PerConnection.jain(servedByWorker.values().stream().mapToLong(Long::longValue).toArray());
     }
 
     /** Server CPU per message (churn: per connection) in microseconds, or -1 if unknown. */

@@ -2,6 +2,7 @@ package io.echoladder.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.echoladder.client.FaultyEchoServer;
 import io.echoladder.common.Cli;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -110,6 +111,13 @@ class BenchTest {
         assertThat(json).contains("\"connections\": 30000").contains("skipped: 30000 connections need more descriptors");
         // A pooled rung's accept distribution comes from its --stats lines.
         assertThat(json).contains("\"served_per_worker\": \"served per worker: worker-0=");
+        // ... as data too: each worker's share of the connections, and Jain's index over the workers.
+        Matcher accept = Pattern.compile("\"scenario\": \"churn\", \"rung\": \"thread-pool\".*?\"accept_share\": "
+                + "\\{\"worker-0\": [0-9.]+, .*?}, \"accept_jain\": ([0-9.]+)}").matcher(json);
+        assertThat(accept.find()).as(json).isTrue();
+        assertThat(Double.parseDouble(accept.group(1))).isBetween(0.0, 1.0);
+        // What each connection got, from every point where a rate was measured.
+        assertThat(json).contains("\"per_connection\":{\"messages\":{\"min\":");
         // The mute server left every client unanswered, at every point that ran (30,000 was skipped).
         assertThat(json).contains("\"rung\": \"mute\"");
         assertThat(json.lines().filter(l -> l.contains("\"rung\": \"mute\"") && l.contains("\"client\": {")))
@@ -130,12 +138,50 @@ class BenchTest {
         assertThat(row(p99, "epoll")).doesNotContain("≥");
         assertThat(row(section(md, "## Latency against offered load"), "mute")).contains("≥");
         assertThat(md).contains("`mute` first left clients unanswered at 1 connections");
+        // Beside each rate, how evenly the connections got it: Jain's index and fewest / median / most.
+        assertThat(row(throughput, "epoll")).containsPattern("\\| [0-9,]+ · J [01]\\.[0-9]{3} \\([0-9,]+ / [0-9,]+ / [0-9,]+\\) \\|");
+        assertThat(row(section(md, "## Accept distribution"), "thread-pool")).containsPattern("worker-0 [0-9]+%.* \\| [01]\\.[0-9]{3} \\|$");
 
         for (String chart : new String[] {"throughput.png", "latency-p99.png", "rss.png", "cpu-per-message.png",
-                "syscalls-per-message.png", "latency-vs-load-p99.png", "latency-vs-load-p50.png", "churn-cpu.png"}) {
+                "syscalls-per-message.png", "latency-vs-load-p99.png", "latency-vs-load-p50.png", "churn-cpu.png",
+                "fairness.png"}) {
             assertThat(out.resolve(chart)).exists();
             assertThat(Files.readAllBytes(out.resolve(chart))).startsWith((byte) 0x89, (byte) 'P', (byte) 'N', (byte) 'G');
         }
+    }
+
+    /**
+     * A server that answers every client but one in eight at once and the rest 20 ms late: no error and a
+     * healthy total, so only the count per connection shows it. The throughput table gives its index, the
+     * fairness chart draws it, and a sentence drawn from the numbers says what the total hides.
+     */
+    @Test
+    void aServerThatAnswersEveryoneButUnevenlyGetsALowIndexAChartAndASentence(@TempDir Path out) throws Exception {
+        Run run;
+        try (FaultyEchoServer unfair = new FaultyEchoServer(FaultyEchoServer.Fault.FAVOURS_SOME)) {
+            run = bench("--scenario", "sweep", "--rungs", "epoll", "--connections", "1,16", "--duration", "1s",
+                    "--warmup", "300ms", "--also", "unfair=127.0.0.1:" + unfair.port(), "--out", out.toString());
+        }
+        assertThat(run.status()).as(run.err() + run.progress()).isZero();
+        String json = Files.readString(out.resolve("results.json"));
+        assertThat(json.lines().filter(l -> l.contains("\"rung\": \"unfair\"") && l.contains("\"client\": {")))
+                .hasSize(2).allMatch(l -> l.contains("\"left_clients_unanswered\": false"), "answered everyone")
+                .allMatch(l -> l.contains("\"per_connection\":{\"messages\":"), "per connection");
+
+        String md = Files.readString(out.resolve("report.md"));
+        String unfairRow = row(section(md, "## Throughput"), "unfair");
+        // One connection is trivially even; of 16, the two it favours get far more than the 14 it keeps waiting.
+        assertThat(unfairRow).contains("· J 1.000 (");
+        Matcher index = Pattern.compile("\\| [0-9,]+ · J (0\\.[0-9]{3}) \\(([0-9,]+) / ([0-9,]+) / ([0-9,]+)\\) \\|$")
+                .matcher(unfairRow);
+        assertThat(index.find()).as(unfairRow).isTrue();
+        assertThat(Double.parseDouble(index.group(1))).isLessThan(BenchReport.UNFAIR);
+        assertThat(Long.parseLong(index.group(2).replace(",", ""))).as("the late ones were answered too").isPositive();
+        assertThat(md).containsPattern("`unfair` answered every client but not evenly, which its total hides: at 16 "
+                + "connections Jain's index 0\\.[0-9]{3}, a connection got [0-9,]+ to [0-9,]+ messages \\(median [0-9,]+\\)\\.")
+                .doesNotContain("`unfair` answered every client but not evenly, which its total hides: at 1 connections")
+                .contains("![fairness](fairness.png)");
+        assertThat(Files.readAllBytes(out.resolve("fairness.png"))).startsWith((byte) 0x89, (byte) 'P', (byte) 'N', (byte) 'G');
     }
 
     private static String section(String md, String heading) {

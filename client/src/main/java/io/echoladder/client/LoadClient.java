@@ -174,7 +174,10 @@ public final class LoadClient {
         // The window lasted until its end (as planned, or at Ctrl-C), or until the run did, if that was
         // earlier: --messages all answered, or every connection failed. The figures cover the time it ran.
         long end = Math.min(windowEnd, finished);
+        long[] perConnection = new long[spec.connections()];
+        double[] perConnectionP99 = new double[spec.connections()];
         for (LoadWorker worker : workers) {
+            worker.perConnection(perConnection, perConnectionP99);
             answered.add(worker.latency);
             connect.add(worker.connectLatency);
             denied.add(worker.denied);
@@ -203,7 +206,7 @@ public final class LoadClient {
         }
         return new LoadReport(spec, connected, seconds, messages, latency, connect, errors, cpuPerMessage,
                 windowStart, Math.max(windowStart, end), new LoadReport.Unanswered(unanswered, oldest, censored, ceiling),
-                sendLag, answered);
+                sendLag, answered, LoadReport.PerConnection.of(perConnection, perConnectionP99));
     }
 
     /**

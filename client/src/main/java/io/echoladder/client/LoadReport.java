@@ -24,10 +24,12 @@ import org.HdrHistogram.Histogram;
  *                          schedule, nanoseconds (empty in closed loop); its lag is part of every latency
  * @param answered          the latency of the answered messages alone, without the samples {@code latency}
  *                          counts at the ceiling for the unanswered ones: what the replies that came took
+ * @param perConnection     how evenly those replies were spread over the connections
  */
 public record LoadReport(LoadSpec spec, long connected, double durationSeconds, long messages, Histogram latency,
                          Histogram connect, Errors errors, double cpuMicrosPerMessage, long windowStart,
-                         long windowEnd, Unanswered unanswered, Histogram sendLag, Histogram answered) {
+                         long windowEnd, Unanswered unanswered, Histogram sendLag, Histogram answered,
+                         PerConnection perConnection) {
 
     /**
      * Whether the client could not keep to its own schedule: half or more of the measured p99 is its own
@@ -49,6 +51,55 @@ public record LoadReport(LoadSpec spec, long connected, double durationSeconds, 
      */
     public record Unanswered(long messages, long oldestNanos, long censored, long ceilingNanos) {
         public static final Unanswered NONE = new Unanswered(0, 0, 0, 0);
+    }
+
+    /**
+     * What each connection got, which a total averages away: a server can reach a high rate by serving
+     * some connections far more than others. A connection is a slot of the run (in churn, one client that
+     * reconnects for each exchange), every one counted, one that got nothing as 0.
+     *
+     * @param connections how many
+     * @param messages    replies completed inside the window, per connection: min, median, max
+     * @param p99Us       the p99 of each connection's answered messages (as {@code answered}, without the
+     *                    unanswered ones), in microseconds: min, median, max over the connections that got a
+     *                    reply; null when none did
+     * @param jain        Jain's fairness index of {@code messages}, (Σx)² / (n·Σx²): 1 when every connection got
+     *                    as many, 1/n when one got them all; NaN when nothing was answered
+     */
+    public record PerConnection(int connections, Spread messages, Spread p99Us, double jain) {
+
+        /** The smallest, middle (the mean of the two middle ones for an even count) and largest value. */
+        public record Spread(double min, double median, double max) {
+            static Spread of(double[] values) {
+                double[] sorted = values.clone();
+                java.util.Arrays.sort(sorted);
+                int n = sorted.length;
+                double median = n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+                return new Spread(sorted[0], median, sorted[n - 1]);
+            }
+        }
+
+        /** From each connection's messages and p99 (NaN for one that got no reply). */
+        public static PerConnection of(long[] messages, double[] p99Us) {
+            double[] answered = java.util.Arrays.stream(p99Us).filter(v -> !Double.isNaN(v)).toArray();
+            return new PerConnection(messages.length,
+                    messages.length == 0 ? null : Spread.of(java.util.Arrays.stream(messages).asDoubleStream().toArray()),
+                    answered.length == 0 ? null : Spread.of(answered), jain(messages));
+        }
+
+        /**
+         * Jain's fairness index, (Σx)² / (n·Σx²): 1 when every x is the same, 1/n when one x holds it all, k/n
+         * when k of n share it evenly and the rest get nothing. NaN when there is nothing to share.
+         */
+        public static double jain(long[] x) {
+            double sum = 0;
+            double squares = 0;
+            for (long v : x) {
+                sum += v;
+                squares += (double) v * v;
+            }
+            return squares == 0 ? Double.NaN : sum * sum / (x.length * squares);
+        }
     }
 
     /** The percentiles every output shows, with their JSON names; then the maximum and the mean. */
@@ -152,6 +203,7 @@ public record LoadReport(LoadSpec spec, long connected, double durationSeconds, 
                 + ",\"ceiling_us\":" + num(unanswered.ceilingNanos() / 1e3) + ",\"percentiles\":" + censoredKeys + "]}");
         // The answered messages alone: beside the figures above wherever some went unanswered.
         field(json, "latency_answered_us", answered.getTotalCount() == 0 ? "null" : figures(p -> figureUs(answered, p)));
+        field(json, "per_connection", perConnectionJson());
         field(json, "unanswered", unanswered.messages());
         field(json, "oldest_unanswered_ms", unanswered.messages() > 0 ? num(unanswered.oldestNanos() / 1e6) : "null");
         field(json, "connect_us", connect.getTotalCount() == 0 || spec.mode() == LoadSpec.Mode.PERSISTENT ? "null"
@@ -177,6 +229,36 @@ public record LoadReport(LoadSpec spec, long connected, double durationSeconds, 
         field(json, "warmup_s", num(spec.warmup().toNanos() / 1e9));
         json.setLength(json.length() - 1);
         return json.append('}').toString();
+    }
+
+    /** {@code {"messages":{"min":..,"median":..,"max":..},"p99_us":{..},"jain":..}}, null when no rate was measured. */
+    private String perConnectionJson() {
+        if (!rateMeasured()) {
+            return "null";
+        }
+        return "{\"messages\":" + spreadJson(perConnection.messages()) + ",\"p99_us\":" + spreadJson(perConnection.p99Us())
+                + ",\"jain\":" + num(perConnection.jain()) + "}";
+    }
+
+    private static String spreadJson(PerConnection.Spread spread) {
+        return spread == null ? "null" : "{\"min\":" + num(spread.min()) + ",\"median\":" + num(spread.median())
+                + ",\"max\":" + num(spread.max()) + "}";
+    }
+
+    /**
+     * {@code messages min 812  median 1,020  max 1,260; p99 min 1,100 us  median ...; Jain 0.990}: what
+     * each connection got, or {@code n/a} when no rate was measured.
+     */
+    public String perConnectionText() {
+        if (!rateMeasured()) {
+            return "n/a";
+        }
+        PerConnection.Spread m = perConnection.messages();
+        PerConnection.Spread p99 = perConnection.p99Us();
+        return String.format(Locale.ROOT, "messages min %,.0f  median %,.0f  max %,.0f; p99 %s; Jain %s", m.min(),
+                m.median(), m.max(), p99 == null ? "n/a" : "min " + micros(p99.min()) + "  median " + micros(p99.median())
+                        + "  max " + micros(p99.max()),
+                Double.isNaN(perConnection.jain()) ? "n/a" : String.format(Locale.ROOT, "%.3f", perConnection.jain()));
     }
 
     /** {@code {"p50":..,"p90":..,"p99":..,"p999":..,"p9999":..,"max":..,"mean":..}}, null where NaN. */
@@ -213,6 +295,7 @@ public record LoadReport(LoadSpec spec, long connected, double durationSeconds, 
                     millis(unanswered.oldestNanos()), unanswered.censored(), latency.getTotalCount(),
                     millis(unanswered.ceilingNanos())));
         }
+        text.append("per conn     ").append(perConnectionText()).append('\n');
         if (connect.getTotalCount() > 0 && spec.mode() != LoadSpec.Mode.PERSISTENT) {
             text.append(String.format(Locale.ROOT, "connect      p50 %s  p99 %s%n",
                     micros(us(connect, 50)), micros(us(connect, 99))));

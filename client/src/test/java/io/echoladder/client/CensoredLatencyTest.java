@@ -18,6 +18,17 @@ class CensoredLatencyTest {
                 Duration.ofSeconds(2), 0, Duration.ZERO, 1, 1, rate, Duration.ofSeconds(1), 0, Duration.ofSeconds(1), 1);
     }
 
+    /** {@code messages} shared as evenly as they go over {@code connections}, each answered in 50 us. */
+    private static LoadReport.PerConnection evenly(int connections, long messages) {
+        long[] each = new long[connections];
+        double[] p99 = new double[connections];
+        for (int c = 0; c < connections; c++) {
+            each[c] = messages / connections + (c < messages % connections ? 1 : 0);
+            p99[c] = each[c] > 0 ? 50 : Double.NaN;
+        }
+        return LoadReport.PerConnection.of(each, p99);
+    }
+
     private static Histogram histogram() {
         return new Histogram(TimeUnit.HOURS.toNanos(1), 3);
     }
@@ -43,7 +54,7 @@ class CensoredLatencyTest {
         Histogram answered = histogram();
         answered.recordValueWithCount(250_000, 980);
         LoadReport report = new LoadReport(spec(0), 10, 2, 980, latency, histogram(), new Errors(), 1.0, 0, 0,
-                new LoadReport.Unanswered(2, 1_003 * MS, 20, 1_000 * MS), histogram(), answered);
+                new LoadReport.Unanswered(2, 1_003 * MS, 20, 1_000 * MS), histogram(), answered, evenly(10, 980));
         assertThat(report.latencyText(50)).isEqualTo("250 us");
         assertThat(report.latencyText(99)).isEqualTo("\u2265 1,000 ms");
         assertThat(report.percentileUs(99)).isEqualTo(1_000_000);
@@ -69,7 +80,7 @@ class CensoredLatencyTest {
         Errors errors = new Errors();
         errors.record(Errors.Kind.REFUSED, "connection 0: connect to 127.0.0.1:7 failed: Connection refused");
         LoadReport report = new LoadReport(spec(0), 0, 0.002, 0, histogram(), histogram(), errors, Double.NaN, 0, 0,
-                LoadReport.Unanswered.NONE, histogram(), histogram());
+                LoadReport.Unanswered.NONE, histogram(), histogram(), evenly(10, 0));
         assertThat(report.toJson()).contains("\"duration_s\":0.002,").contains("\"msgs_per_s\":null,\"mb_per_s\":null,")
                 .contains("\"latency_us\":{\"p50\":null,\"p90\":null,\"p99\":null,\"p999\":null,\"p9999\":null,"
                         + "\"max\":null,\"mean\":null}")
@@ -83,7 +94,7 @@ class CensoredLatencyTest {
         Histogram latency = histogram();
         latency.recordValueWithCount(1_000 * MS, 2);
         LoadReport stalled = new LoadReport(spec(0), 2, 1.2, 0, latency, histogram(), new Errors(), Double.NaN, 0, 0,
-                new LoadReport.Unanswered(2, 1_000 * MS, 2, 1_000 * MS), histogram(), histogram());
+                new LoadReport.Unanswered(2, 1_000 * MS, 2, 1_000 * MS), histogram(), histogram(), evenly(10, 0));
         assertThat(stalled.toJson()).contains("\"msgs_per_s\":0,\"mb_per_s\":0,").contains("\"latency_answered_us\":null")
                 .contains("\"client_cpu_us_per_msg\":null");
         assertThat(stalled.toText()).contains("p50 \u2265 1,000 ms").doesNotContain("answered     ");
@@ -106,7 +117,7 @@ class CensoredLatencyTest {
         Histogram latency = histogram();
         latency.recordValueWithCount(50_000, 100);
         LoadReport report = new LoadReport(one, 1, 1, 100, latency, histogram(), new Errors(), 12.5, 0, 0,
-                LoadReport.Unanswered.NONE, histogram(), latency);
+                LoadReport.Unanswered.NONE, histogram(), latency, evenly(1, 100));
         assertThat(report.toText()).startsWith("persistent: 1 connection (1 connected), 64 B messages, closed loop, pipeline 1, 1 thread\n")
                 .contains("messages     100 in 1.00 s: 100 msgs/s, 6.40 kB/s").doesNotContain("answered     ");
     }

@@ -380,6 +380,52 @@ class ClientCommandTest {
         }
     }
 
+    /** {@code "per_connection":{...}} as written, nested objects included. */
+    private static Matcher perConnection(Run run) {
+        Matcher m = Pattern.compile("\"per_connection\":\\{\"messages\":\\{\"min\":([0-9.]+),\"median\":([0-9.]+),"
+                + "\"max\":([0-9.]+)},\"p99_us\":(null|\\{\"min\":([0-9.]+),\"median\":([0-9.]+),\"max\":([0-9.]+)}),"
+                + "\"jain\":([0-9.]+|null)}").matcher(run.out());
+        assertThat(m.find()).as("per_connection in %s", run.out()).isTrue();
+        return m;
+    }
+
+    @Test
+    void aServerThatServesOneConnectionAndStarvesTheOthersHasAJainIndexOfOneOverN() throws Exception {
+        // One connection at a time: 1 of 4 gets every reply, 3 get none. The total is a healthy rate;
+        // per connection it is 0, 0, 0 and everything, an index of exactly 1/4.
+        try (FaultyEchoServer server = new FaultyEchoServer(Fault.ONE_AT_A_TIME)) {
+            Run run = client(args(server, "--connections", "4", "--duration", "1s", "--warmup", "0",
+                    "--timeout", "500ms"));
+            assertThat(run.status()).isEqualTo(1);
+            Matcher each = perConnection(run);
+            assertThat(Double.parseDouble(each.group(1))).as("min").isZero();
+            assertThat(Double.parseDouble(each.group(2))).as("median").isZero();
+            assertThat(Double.parseDouble(each.group(3))).as("max: the one served got them all")
+                    .isEqualTo(run.number("messages")).isPositive();
+            assertThat(each.group(5)).as("the one p99 there is").isEqualTo(each.group(7));
+            assertThat(Double.parseDouble(each.group(8))).isEqualTo(0.25);
+        }
+    }
+
+    @Test
+    void aServerThatAnswersEveryoneButFavoursSomeHasALowJainIndex() throws Exception {
+        // Every connection answered, 1 of 8 at once and 7 of 8 after 20 ms each: no error, a low index.
+        try (FaultyEchoServer server = new FaultyEchoServer(Fault.FAVOURS_SOME)) {
+            Run run = client(args(server, "--connections", "8", "--duration", "1s", "--warmup", "200ms"));
+            assertThat(run.status()).as(run.err()).isZero();
+            Matcher each = perConnection(run);
+            assertThat(Double.parseDouble(each.group(1))).as("the late ones are answered too").isPositive();
+            // At most 50 a second each for the 7 late ones: the favoured one outgrows them many times over.
+            assertThat(Double.parseDouble(each.group(3))).isGreaterThan(4 * Double.parseDouble(each.group(2)));
+            assertThat(Double.parseDouble(each.group(8))).isLessThan(0.9);
+
+            Run text = client("--port", Integer.toString(server.port()), "--connections", "8", "--duration", "500ms",
+                    "--warmup", "0");
+            assertThat(text.out()).containsPattern("\nper conn     messages min [0-9,]+  median [0-9,]+  max [0-9,]+; "
+                    + "p99 min [0-9,.]+ [um]s  median [0-9,.]+ [um]s  max [0-9,.]+ [um]s; Jain 0\\.[0-9]{3}\n");
+        }
+    }
+
     @Test
     void aRunThatAnsweredNothingNeverPasses() throws Exception {
         try (FaultyEchoServer server = new FaultyEchoServer(Fault.STALL)) {

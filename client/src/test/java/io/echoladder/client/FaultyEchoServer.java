@@ -47,14 +47,24 @@ public final class FaultyEchoServer implements AutoCloseable {
          * client to a thread of its own: concurrent for clients that have spoken, but one silent client
          * stops the accept loop.
          */
-        FIRST_READ_ON_ACCEPTOR
+        FIRST_READ_ON_ACCEPTOR,
+        /**
+         * A correct echo that answers one connection in eight at once (the first accepted, the ninth, ...)
+         * and every other one {@link #LATE} late: every client is answered, some far more often than the
+         * rest, as a pool can do. Its total looks healthy; only a count per connection shows it.
+         */
+        FAVOURS_SOME
     }
+
+    /** How late {@link Fault#FAVOURS_SOME} answers the connections it does not favour. */
+    public static final java.time.Duration LATE = java.time.Duration.ofMillis(20);
 
     private final ServerSocket listener;
     private final Fault fault;
     private final long faultOffset;
     private final Set<Socket> open = ConcurrentHashMap.newKeySet();
     private final Queue<byte[]> kept = new ConcurrentLinkedQueue<>();
+    private long accepted;
 
     public FaultyEchoServer(Fault fault) throws IOException {
         this(fault, FAULT_OFFSET);
@@ -94,14 +104,16 @@ public final class FaultyEchoServer implements AutoCloseable {
                 Socket socket = listener.accept();
                 open.add(socket);
                 if (fault == Fault.ONE_AT_A_TIME) {
-                    serve(socket);
+                    serve(socket, false);
                 } else if (fault == Fault.FIRST_READ_ON_ACCEPTOR) {
                     if (echoFirstRead(socket)) {
-                        Thread.ofVirtual().start(() -> serve(socket));
+                        Thread.ofVirtual().start(() -> serve(socket, false));
                     }
                 } else {
-                    Thread.ofVirtual().start(() -> serve(socket));
+                    boolean late = fault == Fault.FAVOURS_SOME && accepted % 8 != 0;
+                    Thread.ofVirtual().start(() -> serve(socket, late));
                 }
+                accepted++;
             }
         } catch (IOException e) {
             // closed
@@ -129,7 +141,8 @@ public final class FaultyEchoServer implements AutoCloseable {
         return false;
     }
 
-    private void serve(Socket socket) {
+    /** Echoes {@code socket} until it closes, with the fault; {@code late}: each echo waits {@link #LATE}. */
+    private void serve(Socket socket, boolean late) {
         try (socket) {
             InputStream in = socket.getInputStream();
             OutputStream out = socket.getOutputStream();
@@ -143,6 +156,11 @@ public final class FaultyEchoServer implements AutoCloseable {
                 int at = (int) Math.clamp(faultOffset - offset, Integer.MIN_VALUE, Integer.MAX_VALUE);
                 switch (fault) {
                     case NONE, ONE_AT_A_TIME, FIRST_READ_ON_ACCEPTOR -> { }
+                    case FAVOURS_SOME -> {
+                        if (late) {
+                            Thread.sleep(LATE);
+                        }
+                    }
                     case KEEP -> kept.add(Arrays.copyOf(buffer, n));
                     case FLIP -> {
                         if (crosses) {
@@ -176,6 +194,8 @@ public final class FaultyEchoServer implements AutoCloseable {
             }
         } catch (IOException e) {
             // the client left
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         } finally {
             open.remove(socket);
         }

@@ -137,7 +137,7 @@ class CheckCommandTest {
                 case WITHHOLD, STALL -> "no reply for 1,000 ms";
                 case CLOSE_EARLY -> "server closed the connection after echoing 10 of 22 bytes";
                 case RESET -> "Connection reset after 10 bytes echoed";
-                case NONE, ONE_AT_A_TIME, KEEP, FIRST_READ_ON_ACCEPTOR -> throw new AssertionError();
+                case NONE, ONE_AT_A_TIME, KEEP, FIRST_READ_ON_ACCEPTOR, FAVOURS_SOME -> throw new AssertionError();
             };
             assertThat(run.out()).contains(expected);
             if (fault == Fault.WITHHOLD || fault == Fault.STALL) {
