@@ -65,11 +65,11 @@ public final class EpollEchoServer extends NonBlockingEchoServer {
         try {
             // The interest list lives in the kernel: each socket is registered once, not passed per wait.
             created = EPoll.epoll_create1();
-            check(EPoll.epoll_ctl(created, EPOLL_CTL_ADD, listenFd, EPOLLIN, ctl));
-            check(EPoll.epoll_ctl(created, EPOLL_CTL_ADD, wakeFd, EPOLLIN, ctl));
+            Native.check("epoll_ctl", EPoll.epoll_ctl(created, EPOLL_CTL_ADD, listenFd, EPOLLIN, ctl));
+            Native.check("epoll_ctl", EPoll.epoll_ctl(created, EPOLL_CTL_ADD, wakeFd, EPOLLIN, ctl));
             if (offload != null) {
                 // Finished work wakes the loop like a readable socket: it still sleeps in one place.
-                check(EPoll.epoll_ctl(created, EPOLL_CTL_ADD, offload.fd, EPOLLIN, ctl));
+                Native.check("epoll_ctl", EPoll.epoll_ctl(created, EPOLL_CTL_ADD, offload.fd, EPOLLIN, ctl));
             }
         } catch (IOException | RuntimeException e) {
             if (created >= 0) {
@@ -149,7 +149,7 @@ public final class EpollEchoServer extends NonBlockingEchoServer {
     /** EPOLL_CTL_MOD with no events while accepting is paused, EPOLLIN again after. */
     @Override
     void watchListener(boolean watch) throws IOException {
-        check(EPoll.epoll_ctl(epfd, EPOLL_CTL_MOD, listenFd, watch ? EPOLLIN : 0, ctl));
+        Native.check("epoll_ctl", EPoll.epoll_ctl(epfd, EPOLL_CTL_MOD, listenFd, watch ? EPOLLIN : 0, ctl));
     }
 
     /**
@@ -184,12 +184,6 @@ public final class EpollEchoServer extends NonBlockingEchoServer {
         }
         return ((wants & READ) != 0 ? EPOLLIN | EPOLLRDHUP : 0) | ((wants & WRITE) != 0 ? EPOLLOUT : 0)
                 | (edgeTriggered ? EPOLLET : 0);
-    }
-
-    private static void check(int rc) throws IOException {
-        if (rc < 0) {
-            throw Native.exception("epoll_ctl", -rc);
-        }
     }
 
     /** Level-triggered by default; {@code --edge-triggered} switches to EPOLLET. */

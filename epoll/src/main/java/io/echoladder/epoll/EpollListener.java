@@ -36,9 +36,9 @@ final class EpollListener implements AutoCloseable {
         try (Arena arena = Arena.ofConfined()) {
             created = EPoll.epoll_create1();
             MemorySegment ctl = EPoll.allocateEvents(arena, 1);
-            check(EPoll.epoll_ctl(created, EPOLL_CTL_ADD, listenFd, listenerEvents, ctl));
+            Native.check("epoll_ctl", EPoll.epoll_ctl(created, EPOLL_CTL_ADD, listenFd, listenerEvents, ctl));
             // Level-triggered and never one-shot: once written, every epoll_wait on this set returns it.
-            check(EPoll.epoll_ctl(created, EPOLL_CTL_ADD, wakeFd, EPOLLIN, ctl));
+            Native.check("epoll_ctl", EPoll.epoll_ctl(created, EPOLL_CTL_ADD, wakeFd, EPOLLIN, ctl));
         } catch (IOException | RuntimeException e) {
             if (created >= 0) {
                 Posix.close(created);
@@ -56,12 +56,6 @@ final class EpollListener implements AutoCloseable {
 
     InetSocketAddress localAddress() {
         return sockets.localAddress();
-    }
-
-    private static void check(int rc) throws IOException {
-        if (rc < 0) {
-            throw Native.exception("epoll_ctl", -rc);
-        }
     }
 
     @Override

@@ -2,7 +2,7 @@ package io.echoladder.epoll;
 
 import io.echoladder.common.RungProvider;
 import io.echoladder.common.Setting;
-import io.echoladder.common.netty.NettyEchoServer;
+import io.echoladder.netty.NettyEchoServer;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import java.util.EnumSet;

@@ -3,7 +3,7 @@ package io.echoladder.uring;
 import io.echoladder.common.LadderException;
 import io.echoladder.common.RungProvider;
 import io.echoladder.common.Setting;
-import io.echoladder.common.netty.NettyEchoServer;
+import io.echoladder.netty.NettyEchoServer;
 import io.netty.channel.uring.IoUring;
 import io.netty.channel.uring.IoUringIoHandler;
 import io.netty.channel.uring.IoUringServerSocketChannel;

@@ -126,6 +126,17 @@ public final class Native {
         return new NativeException(syscall, errno);
     }
 
+    /**
+     * For the bindings that return {@code -errno} on failure: {@code rc} when the call succeeded, else the
+     * exception {@link #exception} names, thrown.
+     */
+    public static int check(String syscall, int rc) throws IOException {
+        if (rc < 0) {
+            throw exception(syscall, -rc);
+        }
+        return rc;
+    }
+
     /** Rethrows what a downcall threw (only errors are possible), unwrapped. */
     static RuntimeException rethrow(Throwable t) {
         if (t instanceof RuntimeException r) {

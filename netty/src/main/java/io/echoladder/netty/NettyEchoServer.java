@@ -1,4 +1,4 @@
-package io.echoladder.common.netty;
+package io.echoladder.netty;
 
 import io.echoladder.common.AcceptPolicy;
 import io.echoladder.common.EchoServer;
