@@ -249,11 +249,12 @@ public final class OneshotEpollEchoServer implements EchoServer {
             Connection c = new Connection(fd, System.nanoTime());
             connections.put(fd, c); // published before the ADD: whoever gets its first event finds it
             live.incrementAndGet();
-            stats.served().served(worker);
             if (EPoll.epoll_ctl(epfd, EPOLL_CTL_ADD, fd, EPOLLIN | EPOLLRDHUP | EPOLLONESHOT, ctl) < 0) {
-                failed.increment();
+                failed.increment(); // never watched, so never served: counted as the single loops count it
                 close(c);
+                continue;
             }
+            stats.served().served(worker);
         }
         armListener(ctl);
     }
