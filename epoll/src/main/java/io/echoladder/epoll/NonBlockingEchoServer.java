@@ -1,7 +1,5 @@
 package io.echoladder.epoll;
 
-import static io.echoladder.common.linux.Native.EAGAIN;
-
 import io.echoladder.common.AcceptPolicy;
 import io.echoladder.common.EchoServer;
 import io.echoladder.common.ServerConfig;
@@ -12,38 +10,34 @@ import io.echoladder.common.linux.Posix;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.net.InetSocketAddress;
 import java.util.Arrays;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
  * What the single-threaded readiness loops (select, poll, epoll) do the same way once the kernel has said
- * a socket is ready: accept until EAGAIN, read and echo, keep what write did not take, stop reading past
- * the pending-output cap, finish a half-closed connection, close idle ones. Each rung's own file keeps
+ * a socket is ready: accept until EAGAIN, serve a ready connection with the {@link EchoStep} (read and
+ * echo, keep what write did not take, stop reading past the pending-output cap, finish a half-closed
+ * connection) and pass on what it waits for next, close idle ones. Each rung's own file keeps
  * what it teaches: how it asks the kernel which sockets are ready ({@code serve}), and how it tells the
  * kernel what a connection waits for ({@link #watch}, {@link #want}, {@link #forget}).
  */
 abstract class NonBlockingEchoServer implements EchoServer {
 
-    static final int READ_SIZE = 64 * 1024;
-
-    /** What a connection waits for: bytes to read, room to write, or both. */
-    static final int READ = 1;
-    static final int WRITE = 2;
+    /** What a connection waits for ({@link EchoStep}): bytes to read, room to write, both, or nothing. */
+    static final int READ = EchoStep.READ;
+    static final int WRITE = EchoStep.WRITE;
 
     final WakeableListener listener;
     final int listenFd;
     final int wakeFd;
     final Arena arena = Arena.ofShared();
-    private final MemorySegment buffer = arena.allocate(READ_SIZE);
     private final int maxConnections;
     private final long idleNanos;
-    private final boolean drain;
-    private final Work work;
-    /** {@code --offload N}: the pool that does {@link #work} off the loop, or null. */
-    final Offload<Connection> offload;
+    /** {@code --offload N}: the pool that does {@code --work} off the loop, or null. */
+    final Offload<EchoStep.Connection> offload;
+    /** Read, echo, keep what write did not take: the same for every loop, into this loop's one buffer. */
+    private final EchoStep step;
     final Stats stats;
     private final LongAdder failed;
     /** What to do when accept fails: out of descriptors, turn the client away; null for a loop fed descriptors. */
@@ -54,18 +48,13 @@ abstract class NonBlockingEchoServer implements EchoServer {
     /** While accepting is paused ({@link AcceptPolicy.Next#PAUSE}): when to watch the listener again; else 0. */
     private long pausedUntil;
 
-    /** What the loop knows about one client. */
-    static final class Connection {
-        final int fd;
-        final PendingOutput pending = new PendingOutput();
+    /** What the loop knows about one client: the step's state, what the kernel was last told, when it last spoke. */
+    static final class Connection extends EchoStep.Connection {
         int wants = READ;
-        boolean eof;
-        /** {@code --offload}: a read's work is in the pool; nothing more is read until it is back. */
-        boolean busy;
         long lastActive;
 
         Connection(int fd, long now) {
-            this.fd = fd;
+            super(fd);
             this.lastActive = now;
         }
     }
@@ -80,10 +69,10 @@ abstract class NonBlockingEchoServer implements EchoServer {
         this.wakeFd = listener.wakeFd;
         this.maxConnections = config.maxConnections();
         this.idleNanos = config.idleTimeout().toNanos();
-        this.drain = drain;
-        this.work = config.work();
+        Work work = config.work();
         try {
             this.offload = config.offload() > 0 ? new Offload<>(config.offload(), work) : null;
+            this.step = new EchoStep(arena.allocate(EchoStep.READ_SIZE), drain, work, offload, failed);
             this.accepts = new AcceptPolicy(stats);
             this.turnAway = AcceptPolicy.closingAccept(listenFd);
         } catch (IOException e) {
@@ -212,65 +201,10 @@ abstract class NonBlockingEchoServer implements EchoServer {
         stats.served().served(0);
     }
 
-    /** Serves one ready connection: flushes if it can write, then reads and echoes if it can read. */
+    /** Serves one ready connection with the echo step, then tells the kernel what it waits for now. */
     final void handle(Connection c, boolean readable, boolean writable, long now) throws InterruptedIOException {
         c.lastActive = now;
-        if (writable && !flush(c)) {
-            return;
-        }
-        if (readable && !c.eof && !c.busy) {
-            readAndEcho(c);
-        }
-    }
-
-    /**
-     * Reads and writes straight back. Level-triggered: one read, the other clients get their turn. Edge-
-     * triggered: until EAGAIN (or the cap), since no further event comes for bytes already there.
-     */
-    private void readAndEcho(Connection c) throws InterruptedIOException {
-        do {
-            long n = Posix.read(c.fd, buffer, READ_SIZE);
-            if (n == -EAGAIN) {
-                break;
-            }
-            if (n < 0) {
-                fail(c);
-                return;
-            }
-            if (n == 0) {
-                c.eof = true; // the client shut down its side: echo what is pending, then close
-                break;
-            }
-            if (offload != null) {
-                c.busy = true; // the pool works, the loop goes on; see finished()
-                offload.submit(c, buffer.asSlice(0, n));
-                break;
-            }
-            work.apply(buffer.asSlice(0, n)); // --work: while the loop works, every other client waits
-            if (!echo(c, n)) {
-                return;
-            }
-        } while (drain && !c.pending.overCap());
-        update(c);
-    }
-
-    /** Writes the first {@code n} bytes of the buffer back, keeping what the socket does not take; false if it failed. */
-    private boolean echo(Connection c, long n) {
-        if (!c.pending.isEmpty()) {
-            c.pending.append(buffer, 0, (int) n); // behind what is already waiting: order matters
-            return true;
-        }
-        long written = Posix.write(c.fd, buffer, n);
-        if (written < 0 && written != -EAGAIN) {
-            fail(c);
-            return false;
-        }
-        written = Math.max(0, written);
-        if (written < n) {
-            // The client's receive window is full: keep the rest and wait until it can take more.
-            c.pending.append(buffer, written, (int) (n - written));
-        }
-        return true;
+        update(c, step.step(c, readable, writable));
     }
 
     /**
@@ -279,59 +213,33 @@ abstract class NonBlockingEchoServer implements EchoServer {
      * else's) is dropped.
      */
     final void finished(long now) {
-        offload.finished((c, bytes) -> {
-            if (connection(c.fd) != c) {
+        offload.finished((job, bytes) -> {
+            Connection c = connection(job.fd);
+            if (c != job) {
                 return;
             }
-            c.busy = false;
             c.lastActive = now;
-            MemorySegment.copy(bytes, 0, buffer, ValueLayout.JAVA_BYTE, 0, bytes.length);
-            if (echo(c, bytes.length)) {
-                update(c);
-            }
+            update(c, step.finished(c, bytes));
         });
     }
 
-    /** Writes pending output; false if the connection is gone (failed, or drained after EOF). */
-    private boolean flush(Connection c) {
-        while (!c.pending.isEmpty()) {
-            int n = c.pending.peek(buffer, READ_SIZE);
-            long written = Posix.write(c.fd, buffer, n);
-            if (written == -EAGAIN) {
-                break;
-            }
-            if (written < 0) {
-                fail(c);
-                return false;
-            }
-            c.pending.consume((int) written);
-            if (written < n) {
-                break;
-            }
-        }
-        return update(c);
-    }
-
     /**
-     * Asks for what the connection needs now: READ while it may read, WRITE only while output is pending
-     * (waiting for it with nothing to write would wake the loop for nothing, on every turn), and no READ
-     * past the cap (back-pressure). Closes a drained connection after EOF.
+     * Closes a connection the step is done with; else, if what it waits for changed, says so to the
+     * kernel ({@link #want}): select and poll at the next wait, epoll with one epoll_ctl now.
      */
-    private boolean update(Connection c) {
-        if (c.eof && c.pending.isEmpty()) {
+    private void update(Connection c, int wants) {
+        if (wants == EchoStep.CLOSE) {
             close(c);
-            return false;
+            return;
         }
-        int wants = c.eof || c.busy || c.pending.overCap() ? (c.pending.isEmpty() ? 0 : WRITE)
-                : c.pending.isEmpty() ? READ : READ | WRITE;
         if (wants != c.wants) {
             if (!want(c, wants)) {
-                fail(c);
-                return false;
+                failed.increment();
+                close(c);
+                return;
             }
             c.wants = wants;
         }
-        return true;
     }
 
     /**
@@ -351,11 +259,6 @@ abstract class NonBlockingEchoServer implements EchoServer {
                 close(c);
             }
         }
-    }
-
-    private void fail(Connection c) {
-        failed.increment(); // a reset or a broken pipe ends this client only
-        close(c);
     }
 
     /** Closes a connection; its descriptor is free again, so a paused accept may start again. */

@@ -8,7 +8,6 @@ import static io.echoladder.common.linux.EPoll.EPOLLOUT;
 import static io.echoladder.common.linux.EPoll.EPOLLRDHUP;
 import static io.echoladder.common.linux.EPoll.EPOLL_CTL_ADD;
 import static io.echoladder.common.linux.EPoll.EPOLL_CTL_MOD;
-import static io.echoladder.common.linux.Native.EAGAIN;
 
 import io.echoladder.common.AcceptPolicy;
 import io.echoladder.common.EchoServer;
@@ -49,7 +48,6 @@ import java.util.concurrent.atomic.LongAdder;
 public final class OneshotEpollEchoServer implements EchoServer {
 
     private static final int MAX_EVENTS = 64;
-    private static final int READ_SIZE = 64 * 1024;
 
     private final EpollListener listener;
     private final int listenFd;
@@ -107,11 +105,10 @@ public final class OneshotEpollEchoServer implements EchoServer {
     }
 
     /** One client. Owned by the worker handling its current event; handed over through {@link #armed}. */
-    private static final class Connection {
-        final int fd;
-        final PendingOutput pending = new PendingOutput();
-        boolean eof;
+    private static final class Connection extends EchoStep.Connection {
         boolean closed;
+        /** Set by the idle watchdog before it shuts the socket down: the owner closes it, uncounted. */
+        volatile boolean idle;
         /**
          * Written just before every re-arm, read first by the next owner: a volatile write and read that
          * make the previous owner's writes visible to the next (the kernel's hand-over is invisible to
@@ -121,7 +118,7 @@ public final class OneshotEpollEchoServer implements EchoServer {
         volatile long lastActive;
 
         Connection(int fd, long now) {
-            this.fd = fd;
+            super(fd);
             this.lastActive = now;
         }
 
@@ -175,11 +172,11 @@ public final class OneshotEpollEchoServer implements EchoServer {
         }
     }
 
-    /** One worker: its own event array, read buffer and epoll_ctl scratch; the epoll fd is shared. */
+    /** One worker: its own event array, echo step (and read buffer) and epoll_ctl scratch; the epoll fd is shared. */
     private void work(int worker) {
         try (Arena own = Arena.ofConfined()) {
             MemorySegment events = EPoll.allocateEvents(own, MAX_EVENTS);
-            MemorySegment buffer = own.allocate(READ_SIZE);
+            EchoStep step = new EchoStep(own.allocate(EchoStep.READ_SIZE), false, work, null, failed);
             MemorySegment ctl = EPoll.allocateEvents(own, 1);
             while (true) {
                 // Forever, unless accepting is paused: then until it is due to start again.
@@ -200,7 +197,7 @@ public final class OneshotEpollEchoServer implements EchoServer {
                     Connection c = connections.get(fd);
                     if (c != null) {
                         c.takeOver();
-                        handle(c, EPoll.events(events, i), buffer, ctl);
+                        handle(c, EPoll.events(events, i), step, ctl);
                     }
                 }
                 long due = pausedUntil.get();
@@ -252,11 +249,12 @@ public final class OneshotEpollEchoServer implements EchoServer {
             Connection c = new Connection(fd, System.nanoTime());
             connections.put(fd, c); // published before the ADD: whoever gets its first event finds it
             live.incrementAndGet();
-            stats.served().served(worker);
             if (EPoll.epoll_ctl(epfd, EPOLL_CTL_ADD, fd, EPOLLIN | EPOLLRDHUP | EPOLLONESHOT, ctl) < 0) {
-                failed.increment();
+                failed.increment(); // never watched, so never served: counted as the single loops count it
                 close(c);
+                continue;
             }
+            stats.served().served(worker);
         }
         armListener(ctl);
     }
@@ -276,68 +274,32 @@ public final class OneshotEpollEchoServer implements EchoServer {
         }
     }
 
-    /** Handles one event, then re-arms the socket for what it needs next. The only owner meanwhile. */
-    private void handle(Connection c, int ready, MemorySegment buffer, MemorySegment ctl) throws InterruptedIOException {
+    /**
+     * Handles one event with the echo step, then re-arms the socket for what it waits for next. The only
+     * owner meanwhile. A connection the idle watchdog shut down is closed, not served: that is a timeout,
+     * not the client's error, and the write the step would try could only fail.
+     */
+    private void handle(Connection c, int ready, EchoStep step, MemorySegment ctl) throws InterruptedIOException {
+        if (c.idle) {
+            close(c);
+            return;
+        }
         if (idleNanos > 0) {
             c.lastActive = System.nanoTime();
         }
-        if ((ready & (EPOLLERR | EPOLLHUP)) != 0) {
-            fail(c); // an error, or both directions shut (a reset): nothing more can be written
-            return;
-        }
-        if ((ready & EPOLLOUT) != 0 && !flush(c, buffer)) {
-            return;
-        }
-        if ((ready & ~EPOLLOUT) != 0 && !c.eof && !c.pending.overCap()) {
-            long n = Posix.read(c.fd, buffer, READ_SIZE);
-            if (n == 0) {
-                c.eof = true;
-            } else if (n > 0) {
-                work.apply(buffer.asSlice(0, n)); // --work: this worker works, the others keep serving
-                long written = c.pending.isEmpty() ? Posix.write(c.fd, buffer, n) : 0;
-                if (written < 0 && written != -EAGAIN) {
-                    fail(c);
-                    return;
-                }
-                written = Math.max(0, written);
-                if (written < n) {
-                    c.pending.append(buffer, written, (int) (n - written));
-                }
-            } else if (n != -EAGAIN) {
-                fail(c);
-                return;
-            }
-        }
-        if (c.eof && c.pending.isEmpty()) {
+        int wants = step.step(c, (ready & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) != 0,
+                (ready & EPOLLOUT) != 0);
+        if (wants == EchoStep.CLOSE) {
             close(c);
             return;
         }
         // Re-arm last, after every write to this connection: from here on another worker may own it.
-        int want = c.eof || c.pending.overCap() ? EPOLLOUT
-                : c.pending.isEmpty() ? EPOLLIN | EPOLLRDHUP : EPOLLIN | EPOLLRDHUP | EPOLLOUT;
+        int events = ((wants & EchoStep.READ) != 0 ? EPOLLIN | EPOLLRDHUP : 0)
+                | ((wants & EchoStep.WRITE) != 0 ? EPOLLOUT : 0);
         c.armed = (c.armed + 1) & Integer.MAX_VALUE;
-        if (EPoll.epoll_ctl(epfd, EPOLL_CTL_MOD, c.fd, want | EPOLLONESHOT, ctl) < 0) {
+        if (EPoll.epoll_ctl(epfd, EPOLL_CTL_MOD, c.fd, events | EPOLLONESHOT, ctl) < 0) {
             fail(c);
         }
-    }
-
-    private boolean flush(Connection c, MemorySegment buffer) {
-        while (!c.pending.isEmpty()) {
-            int n = c.pending.peek(buffer, READ_SIZE);
-            long written = Posix.write(c.fd, buffer, n);
-            if (written == -EAGAIN) {
-                return true;
-            }
-            if (written < 0) {
-                fail(c);
-                return false;
-            }
-            c.pending.consume((int) written);
-            if (written < n) {
-                return true;
-            }
-        }
-        return true;
     }
 
     /** A reset or a broken pipe: counted, and it ends this client only. */
@@ -367,7 +329,8 @@ public final class OneshotEpollEchoServer implements EchoServer {
 
     /**
      * The idle timeout, from outside the workers: it cannot close a socket a worker may be using, so it
-     * shuts it down; the owner's next read sees EOF or an error and closes it.
+     * marks it idle and shuts it down; the hang-up that raises is reported to one worker (at once, or at
+     * the owner's re-arm), which closes it.
      */
     private void watchIdle() {
         long tick = Math.clamp(idleNanos / 4_000_000, 10, 1000);
@@ -383,6 +346,7 @@ public final class OneshotEpollEchoServer implements EchoServer {
                 if (c != null && now - c.lastActive > idleNanos) {
                     synchronized (c) {
                         if (!c.closed) {
+                            c.idle = true;
                             Posix.shutdown(c.fd, Posix.SHUT_RDWR);
                         }
                     }
