@@ -1,11 +1,16 @@
 package io.echoladder.common;
 
+import io.echoladder.common.linux.Native;
+import io.echoladder.common.linux.Posix;
 import java.io.IOException;
 import java.net.BindException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
 
-/** Listener setup, the same for every rung built on {@code java.net} sockets. */
+/**
+ * Listener setup: the same for every rung built on {@code java.net} sockets, and the port guard of the
+ * rungs whose workers each bind the port with SO_REUSEPORT.
+ */
 public final class Listeners {
 
     private Listeners() {
@@ -39,6 +44,37 @@ public final class Listeners {
     }
 
     /**
+     * The port guard of the rungs whose workers each bind a listener of their own with SO_REUSEPORT
+     * ({@code reuseport}'s processes, {@code loop-per-core}'s loops). SO_REUSEPORT lets any socket of the
+     * same user join a port's group, so a second server started on the port by mistake would silently take
+     * half of the clients. The guard refuses that. It binds the port with SO_REUSEADDR but <em>without</em>
+     * SO_REUSEPORT: that fails (EADDRINUSE, one line naming the port) if anyone listens there, a reuseport
+     * group included, and tolerates only TIME_WAIT leftovers, as every rung's listener does. Then it swaps
+     * the two options: without SO_REUSEADDR, another server's guard conflicts with it, and with SO_REUSEPORT
+     * our own workers may bind beside it. Once the workers listen, another guard conflicts with them. The
+     * only opening is the two syscalls between our bind and the swap. The guard never listens, so no client
+     * is routed to it, and it finds the port for {@code --port 0}. The caller closes it once its workers
+     * listen.
+     */
+    public static int portGuard(ServerConfig config) throws IOException {
+        InetSocketAddress wanted = address(config);
+        int fd = Posix.socket(Posix.family(wanted.getAddress()), Posix.SOCK_STREAM | Posix.SOCK_CLOEXEC, 0);
+        try {
+            Posix.setsockopt(fd, Posix.SOL_SOCKET, Posix.SO_REUSEADDR, 1);
+            Posix.bind(fd, wanted);
+            Posix.setsockopt(fd, Posix.SOL_SOCKET, Posix.SO_REUSEADDR, 0);
+            Posix.setsockopt(fd, Posix.SOL_SOCKET, Posix.SO_REUSEPORT, 1);
+            return fd;
+        } catch (IOException e) {
+            Posix.close(fd);
+            if (e instanceof Native.NativeException n && n.errno() == Native.EADDRINUSE) {
+                throw portTaken(config, e);
+            }
+            throw e;
+        }
+    }
+
+    /**
      * The one line for a listener that cannot be had, the same on every rung, whichever API failed
      * ({@code java.net}, our bindings or Netty): {@code cannot listen on HOST:PORT: REASON (WHAT TO DO)}.
      * Named for its commonest cause; any bind or listen failure takes it.
@@ -54,7 +90,7 @@ public final class Listeners {
         if (e instanceof BindException) {
             return true;
         }
-        return e instanceof io.echoladder.common.linux.Native.NativeException n
+        return e instanceof Native.NativeException n
                 && (n.syscall().equals("bind") || n.syscall().equals("listen"));
     }
 
@@ -63,8 +99,8 @@ public final class Listeners {
      * {@code bind(..) failed with error(-99): } (Netty).
      */
     static String reason(IOException cause) {
-        if (cause instanceof io.echoladder.common.linux.Native.NativeException n) {
-            return io.echoladder.common.linux.Native.strerror(n.errno());
+        if (cause instanceof Native.NativeException n) {
+            return Native.strerror(n.errno());
         }
         String message = cause.getMessage() == null ? "address in use" : cause.getMessage();
         return message.replaceFirst("^(bind|listen)(\\(\\.\\.\\))?( failed( with error\\(-?\\d+\\))?)?: ", "");

@@ -25,8 +25,21 @@ public final class WakeableListener implements AutoCloseable {
 
     /** A new listener on the configured address, non-blocking for a readiness loop or blocking for a ring. */
     public WakeableListener(ServerConfig config, boolean nonBlocking) throws IOException {
+        this(config, Listeners.address(config), nonBlocking, false);
+    }
+
+    /**
+     * A non-blocking listener of one's own on {@code port}, bound with SO_REUSEPORT beside the others on
+     * that port: the loop-per-core rung's, one per loop, once {@link Listeners#portGuard} holds the port.
+     */
+    public WakeableListener(ServerConfig config, int port) throws IOException {
+        this(config, new InetSocketAddress(Listeners.address(config).getAddress(), port), true, true);
+    }
+
+    private WakeableListener(ServerConfig config, InetSocketAddress address, boolean nonBlocking, boolean reusePort)
+            throws IOException {
         try {
-            listenFd = Posix.listener(Listeners.address(config), ServerConfig.BACKLOG, nonBlocking, false);
+            listenFd = Posix.listener(address, ServerConfig.BACKLOG, nonBlocking, reusePort);
         } catch (Native.NativeException e) {
             arena.close();
             if (e.errno() == Native.EADDRINUSE) {

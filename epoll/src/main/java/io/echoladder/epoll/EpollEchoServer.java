@@ -52,12 +52,12 @@ public final class EpollEchoServer extends NonBlockingEchoServer {
     private final MemorySegment ctl = EPoll.allocateEvents(arena, 1);
 
     private EpollEchoServer(ServerConfig config, boolean edgeTriggered) throws IOException {
-        this(config, edgeTriggered, new WakeableListener(config, true), null);
+        this(config, edgeTriggered, new WakeableListener(config, true), new Stats("loop", 1), 0, null);
     }
 
-    private EpollEchoServer(ServerConfig config, boolean edgeTriggered, WakeableListener listener,
-                            Runnable turnedAway) throws IOException {
-        super(config, listener, edgeTriggered, new Stats("loop", 1));
+    private EpollEchoServer(ServerConfig config, boolean edgeTriggered, WakeableListener listener, Stats stats,
+                            int loop, Runnable turnedAway) throws IOException {
+        super(config, listener, edgeTriggered, stats, loop);
         this.edgeTriggered = edgeTriggered;
         this.fed = turnedAway != null;
         this.turnedAway = turnedAway;
@@ -91,7 +91,17 @@ public final class EpollEchoServer extends NonBlockingEchoServer {
     public static EchoServer fedBy(int unixSocket, Work work, Runnable turnedAway) throws IOException {
         ServerConfig config = new ServerConfig("127.0.0.1", 0, 0, 0, Duration.ZERO, Duration.ZERO, false, true, work,
                 Duration.ZERO, 0, null);
-        return new EpollEchoServer(config, false, new WakeableListener(unixSocket), turnedAway);
+        return new EpollEchoServer(config, false, new WakeableListener(unixSocket), new Stats("loop", 1), 0,
+                turnedAway);
+    }
+
+    /**
+     * This loop on a listener of its own, for the loop-per-core rung: one of its {@code --workers} loops,
+     * counting its clients as worker {@code loop} of {@code stats}, which the loops share.
+     */
+    static EpollEchoServer onItsOwnListener(ServerConfig config, WakeableListener listener, Stats stats, int loop)
+            throws IOException {
+        return new EpollEchoServer(config, config.edgeTriggered(), listener, stats, loop, null);
     }
 
     @Override

@@ -39,6 +39,8 @@ abstract class NonBlockingEchoServer implements EchoServer {
     /** Read, echo, keep what write did not take: the same for every loop, into this loop's one buffer. */
     private final EchoStep step;
     final Stats stats;
+    /** This loop's worker number in {@link #stats}: 0, unless the server runs several loops. */
+    private final int loop;
     private final LongAdder failed;
     /** What to do when accept fails: out of descriptors, turn the client away; null for a loop fed descriptors. */
     private final AcceptPolicy accepts;
@@ -62,8 +64,15 @@ abstract class NonBlockingEchoServer implements EchoServer {
     /** {@code drain}: read each ready socket until EAGAIN (edge-triggered), not once (level-triggered). */
     NonBlockingEchoServer(ServerConfig config, WakeableListener listener, boolean drain, Stats stats)
             throws IOException {
+        this(config, listener, drain, stats, 0);
+    }
+
+    /** {@code loop}: which of the server's loops this is, where it counts its clients in {@code stats}. */
+    NonBlockingEchoServer(ServerConfig config, WakeableListener listener, boolean drain, Stats stats, int loop)
+            throws IOException {
         this.listener = listener;
         this.stats = stats;
+        this.loop = loop;
         this.failed = stats.counter(Stats.FAILED);
         this.listenFd = listener.listenFd;
         this.wakeFd = listener.wakeFd;
@@ -198,7 +207,7 @@ abstract class NonBlockingEchoServer implements EchoServer {
         }
         connections[fd] = new Connection(fd, now);
         live++;
-        stats.served().served(0);
+        stats.served().served(loop);
     }
 
     /** Serves one ready connection with the echo step, then tells the kernel what it waits for now. */

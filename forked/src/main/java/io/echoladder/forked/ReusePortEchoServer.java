@@ -6,7 +6,6 @@ import io.echoladder.common.RungProvider;
 import io.echoladder.common.ServerConfig;
 import io.echoladder.common.Setting;
 import io.echoladder.common.Stats;
-import io.echoladder.common.linux.Native;
 import io.echoladder.common.linux.Posix;
 import io.echoladder.common.linux.UnixSockets;
 import java.io.IOException;
@@ -27,7 +26,9 @@ public final class ReusePortEchoServer implements EchoServer {
     private final WorkerPool pool;
 
     private ReusePortEchoServer(ServerConfig config) throws IOException {
-        int guard = portGuard(config);
+        // Binds the port without listening, so that a second server on it fails here, in one line,
+        // instead of silently joining our workers' group (see there how).
+        int guard = Listeners.portGuard(config);
         try {
             this.address = Posix.getsockname(guard);
             Children children = new Children(config);
@@ -41,35 +42,6 @@ public final class ReusePortEchoServer implements EchoServer {
             pool.start();
         } finally {
             Posix.close(guard); // our workers hold the port now; the guard never listened, so no client saw it
-        }
-    }
-
-    /**
-     * SO_REUSEPORT lets any socket of the same user join a port's group, so a second server started on
-     * the port by mistake would silently take half of the clients. The guard refuses that. It binds the
-     * port with SO_REUSEADDR but <em>without</em> SO_REUSEPORT: that fails (EADDRINUSE, one line naming
-     * the port) if anyone listens there, a reuseport group included, and tolerates only TIME_WAIT
-     * leftovers, as every rung's listener does. Then it swaps the two options: without SO_REUSEADDR,
-     * another server's guard conflicts with it, and with SO_REUSEPORT our own workers may bind beside it.
-     * Once the workers listen, another guard conflicts with them. The only opening is the two syscalls
-     * between our bind and the swap. The guard never listens, so no client is routed to it, and it finds
-     * the port for {@code --port 0}.
-     */
-    private static int portGuard(ServerConfig config) throws IOException {
-        InetSocketAddress wanted = Listeners.address(config);
-        int fd = Posix.socket(Posix.family(wanted.getAddress()), Posix.SOCK_STREAM | Posix.SOCK_CLOEXEC, 0);
-        try {
-            Posix.setsockopt(fd, Posix.SOL_SOCKET, Posix.SO_REUSEADDR, 1);
-            Posix.bind(fd, wanted);
-            Posix.setsockopt(fd, Posix.SOL_SOCKET, Posix.SO_REUSEADDR, 0);
-            Posix.setsockopt(fd, Posix.SOL_SOCKET, Posix.SO_REUSEPORT, 1);
-            return fd;
-        } catch (IOException e) {
-            Posix.close(fd);
-            if (e instanceof Native.NativeException n && n.errno() == Native.EADDRINUSE) {
-                throw Listeners.portTaken(config, e);
-            }
-            throw e;
         }
     }
 
